@@ -1,0 +1,126 @@
+"""Field lines: reading header and trailer sections, and validating each field.
+
+Rule 1: a field line is ``token ":" OWS value OWS CRLF`` (RFC 9112 §5); obs-fold,
+whitespace before the colon, and NUL, CR, LF or other control bytes in a value are
+400s, whatever mode the caller is in.
+Rule 2: the regular expression cannot backtrack: the name class excludes ':' and the
+value class is one flat class (waitress CVE-2020-5236 was a backtracking header regex).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Protocol
+
+from .errors import BadHeader, HeaderFieldsTooLarge, IncompleteMessage
+from .limits import DEFAULT_LIMITS, Limits
+
+__all__ = ["LineSource", "line_content", "parse_fields", "read_field_lines"]
+
+_TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
+_TOKEN = re.compile(b"[" + _TCHAR + b"]+")
+_FIELD_LINE = re.compile(b"([" + _TCHAR + rb"]+):([\t\x20-\x7e\x80-\xff]*)")
+_OWS = b" \t"
+
+
+class LineSource(Protocol):
+    """What the readers need of a file object: :meth:`io.BufferedIOBase.readline`."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def line_content(line: bytes, *, strict: bool) -> bytes | None:
+    """Return *line* without its line ending, or ``None`` if it has none.
+
+    A line that ends in a bare LF is accepted only when *strict* is false
+    (RFC 9112 §2.2 makes it a MAY; waitress CVE-2019-16785 shows the risk).
+    """
+    if line.endswith(b"\r\n"):
+        return line[:-2]
+    if line.endswith(b"\n"):
+        if strict:
+            raise BadHeader("Bare LF line ending", explain="Lines must end with CRLF.")
+        return line[:-1]
+    return None
+
+
+def read_field_lines(
+    source: LineSource,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    head_size: int = 0,
+    strict: bool = True,
+) -> list[bytes]:
+    """Read header (or trailer) lines up to and including the blank line.
+
+    Returns the lines with their endings, the blank line left out.  *head_size*
+    is what the head already used (the request line), counted against
+    :attr:`Limits.max_head_size`.  End of input before the blank line raises
+    :class:`IncompleteMessage` when *strict*; otherwise it ends the head, as
+    :func:`http.client.parse_headers` does.
+    """
+    lines: list[bytes] = []
+    max_line = limits.max_field_line
+    max_fields = limits.max_fields
+    budget = limits.max_head_size - head_size
+    readline = source.readline
+    while True:
+        line = readline(max_line + 1)
+        if len(line) > max_line:
+            raise HeaderFieldsTooLarge("Line too long", explain="header line")
+        if line == b"\r\n" or not line or (line == b"\n" and not strict):
+            if not line and strict:
+                raise IncompleteMessage("Incomplete request head")
+            return lines
+        lines.append(line)
+        budget -= len(line)
+        if len(lines) > max_fields:
+            raise HeaderFieldsTooLarge(
+                "Too many headers", explain="got more than %d headers" % max_fields
+            )
+        if budget < 0:
+            raise HeaderFieldsTooLarge(
+                "Request header fields too large",
+                explain="the request head is larger than %d bytes" % limits.max_head_size,
+            )
+
+
+def parse_fields(lines: list[bytes], *, strict: bool) -> list[tuple[bytes, bytes]]:
+    """Validate field lines and split them into ``(name, value)`` byte pairs.
+
+    Values lose their surrounding SP/HTAB and nothing else.  Raises
+    :class:`BadHeader` for obs-fold, whitespace before the colon, bad name bytes,
+    and NUL, CR, LF or other control characters in a value (RFC 9110 §5.5).
+    """
+    pairs = []
+    match_field = _FIELD_LINE.fullmatch
+    for line in lines:
+        content = line_content(line, strict=strict)
+        if content is None:
+            raise IncompleteMessage("Incomplete header line")
+        match = match_field(content)
+        if match is None:
+            raise _field_error(content)
+        pairs.append((match[1], match[2].strip(_OWS)))
+    return pairs
+
+
+def _field_error(content: bytes) -> BadHeader:
+    name, colon, value = content.partition(b":")
+    if content[:1] in (b" ", b"\t"):
+        reason = "Obsolete line folding is not accepted (RFC 9112 §5.2)"
+    elif not colon:
+        reason = "Header line without a colon"
+    elif not name:
+        reason = "Empty header name"
+    elif name.rstrip(_OWS) != name:
+        reason = "Whitespace before the colon (RFC 9112 §5.1)"
+    elif not _TOKEN.fullmatch(name):
+        reason = "Invalid character in header name"
+    elif b"\r" in value:
+        reason = "Bare CR in header value (RFC 9112 §2.2)"
+    else:
+        reason = "Invalid character in header value (RFC 9110 §5.5)"
+    return BadHeader("Bad header", explain=reason)
+
+

@@ -1,0 +1,52 @@
+"""Every size limit of the HTTP/1.1 layer, in one place.
+
+The defaults for lines and header count are the stdlib's (``http.client._MAXLINE``
+and ``_MAXHEADERS``), so code written for :mod:`http.server` sees the same 414 and
+431 answers; the rest bound what the stdlib left unbounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DEFAULT_LIMITS", "Limits"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits applied while reading a request.
+
+    ``max_request_line``
+        Bytes in the request line, without its line ending (414 beyond).
+    ``max_field_line``
+        Bytes in one header or trailer line (431 beyond).
+    ``max_fields``
+        Header fields in one request, and trailer fields after a chunked body (431).
+    ``max_head_size``
+        Bytes in the whole head, request line included (431).
+    ``max_chunk_line``
+        Bytes in a chunk-size line, extensions included (400).
+    ``max_chunk_size_digits``
+        Hexadecimal digits of a chunk size after leading zeros (400): 16 digits hold
+        any size a 64-bit file can, and bound the work done before ``int()``.
+    ``max_content_length_digits``
+        Decimal digits of ``Content-Length`` after leading zeros (413 beyond).
+    ``max_body_size``
+        Bytes of request body read through the body readers, or ``None`` (413).
+    ``max_drain_size``
+        Bytes of an unread body the server reads and discards to keep a connection
+        alive; a larger remainder closes the connection instead.
+    """
+
+    max_request_line: int = 65536
+    max_field_line: int = 65536
+    max_fields: int = 100
+    max_head_size: int = 262144
+    max_chunk_line: int = 4096
+    max_chunk_size_digits: int = 16
+    max_content_length_digits: int = 18
+    max_body_size: int | None = None
+    max_drain_size: int = 1 << 20
+
+
+DEFAULT_LIMITS = Limits()

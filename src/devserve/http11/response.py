@@ -1,0 +1,82 @@
+"""Serialising responses: status lines, header fields, dates, and body rules.
+
+Rule 1: nothing an application hands in reaches the wire unchecked: a CR or LF in a
+name, value or reason phrase would start a second response (gunicorn
+CVE-2018-1000164), so it raises :class:`ValueError` here instead.
+Rule 2: bytes out are latin-1, as :mod:`http.server` encodes them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from email.utils import formatdate
+
+__all__ = [
+    "body_allowed",
+    "check_field",
+    "check_reason",
+    "field_line",
+    "http_date",
+    "status_line",
+]
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_UNSAFE_VALUE = re.compile(r"[\x00\r\n]")
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def http_date(timestamp: float | None = None) -> str:
+    """Return *timestamp* (default: now) as an IMF-fixdate, e.g. ``Thu, 01 Jan 1970 00:00:00 GMT``.
+
+    The current date is formatted once a second and cached: every response
+    carries one, and :func:`email.utils.formatdate` costs more than the rest of a
+    small response head.
+    """
+    global _date_cache
+    if timestamp is not None:
+        return formatdate(timestamp, usegmt=True)
+    now = int(time.time())
+    cached_second, text = _date_cache
+    if cached_second != now:
+        text = formatdate(now, usegmt=True)
+        _date_cache = (now, text)
+    return text
+
+
+def check_field(name: str, value: str) -> None:
+    """Raise :class:`ValueError` unless *name* is a token and *value* has no CR, LF or NUL."""
+    if not _TOKEN.fullmatch(name):
+        raise ValueError("invalid header name %r" % (name,))
+    if _UNSAFE_VALUE.search(value):
+        raise ValueError("invalid header value %r for %s: CR, LF and NUL are not allowed"
+                         % (value, name))
+
+
+def check_reason(reason: str) -> None:
+    """Raise :class:`ValueError` if a reason phrase holds CR, LF or NUL."""
+    if _UNSAFE_VALUE.search(reason):
+        raise ValueError("invalid reason phrase %r: CR, LF and NUL are not allowed" % (reason,))
+
+
+def status_line(version: str, code: int, reason: str) -> bytes:
+    """Return the status line ``VERSION CODE REASON CRLF`` as bytes."""
+    check_reason(reason)
+    return ("%s %d %s\r\n" % (version, code, reason)).encode("latin-1", "strict")
+
+
+def field_line(name: str, value: str) -> bytes:
+    """Return one checked header field line, ``name: value CRLF``, as bytes."""
+    check_field(name, value)
+    return ("%s: %s\r\n" % (name, value)).encode("latin-1", "strict")
+
+
+def body_allowed(code: int, method: str | None = None) -> bool:
+    """Whether a response with status *code* to *method* carries a body.
+
+    1xx, 204 and 304 never do (RFC 9110 §6.4.1), nor does any answer to HEAD.
+    """
+    if method == "HEAD":
+        return False
+    return not (code < 200 or code == 204 or code == 304)
