@@ -1,0 +1,90 @@
+"""Shared fixtures: real servers on 127.0.0.1 in a thread, and raw-socket clients.
+
+Every client socket has a timeout, so a hang fails a test instead of stalling CI.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import devserve
+
+CLIENT_TIMEOUT = 5.0
+
+
+class RunningServer:
+    """A server serving in a background thread; ``url`` and ``address`` say where."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.host, self.port = server.server_address[:2]
+        self.address = (self.host, self.port)
+        self.url = "http://%s:%d" % (self.host, self.port)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(CLIENT_TIMEOUT)
+
+    def connect(self) -> socket.socket:
+        sock = socket.create_connection(self.address, timeout=CLIENT_TIMEOUT)
+        return sock
+
+    def exchange(self, data: bytes, *, until_close: bool = True) -> bytes:
+        """Send raw *data* on a new connection and return everything answered."""
+        with self.connect() as sock:
+            sock.sendall(data)
+            return read_all(sock) if until_close else sock.recv(1 << 20)
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """Read until the peer closes (or the client timeout passes)."""
+    chunks = []
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return b"".join(chunks)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., RunningServer]]:
+    """Start servers for a test: ``serve(HandlerClass, server_class=...)``.
+
+    Every server started is shut down and closed when the test ends.
+    """
+    running: list[RunningServer] = []
+
+    def start(
+        handler: Any,
+        server_class: Any = devserve.ThreadingHTTPServer,
+        address: tuple[str, int] = ("127.0.0.1", 0),
+        **kwargs: Any,
+    ) -> RunningServer:
+        server = RunningServer(server_class(address, handler, **kwargs))
+        running.append(server)
+        return server
+
+    yield start
+    for server in running:
+        server.stop()
+
+
+class QuietHandler(devserve.BaseHTTPRequestHandler):
+    """A base handler that keeps its access log out of the test output."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
