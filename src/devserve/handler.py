@@ -335,7 +335,9 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
                 return False
             line = parse_request_line(content, strict=strict)
             self.command = line.method
-            self.request_version = line.version
+            if line.version_info >= (1, 0) or len(content.split()) == 3:
+                # A two-word (HTTP/0.9) line keeps default_request_version, as in the stdlib.
+                self.request_version = line.version
             path = line.target
             if path.startswith("//"):
                 # gh-87389 (CVE-2021-28861): '//host' would be an open redirect.
