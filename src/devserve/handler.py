@@ -293,19 +293,22 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
             # A body the handler read was malformed (bad chunk, too large...).
             self.close_connection = True
             if not self._response_started():
+                self._headers_buffer = []
                 self._send_protocol_error(error)
         except _DISCONNECTS:
             raise
         except Exception:
             self.close_connection = True
             if not self._response_started():
+                self._headers_buffer = []  # drop what the failed handler buffered
                 self.send_error(HTTPStatus.INTERNAL_SERVER_ERROR)
             raise
 
     def _response_started(self) -> bool:
+        """Whether any of the response reached the wire (or waits in the writer)."""
         wfile = self.wfile
         if type(wfile) is SocketWriter:
-            return self._status_code is not None or wfile.bytes_sent != self._sent_before
+            return wfile.bytes_sent != self._sent_before or wfile.holding
         return self._status_code is not None
 
     # -- request --------------------------------------------------------------

@@ -77,6 +77,11 @@ class SocketWriter(io.BufferedIOBase):
     def writable(self) -> bool:
         return True
 
+    @property
+    def holding(self) -> bool:
+        """Whether a head is waiting to be sent."""
+        return bool(self._held)
+
     def hold(self, head: bytes) -> None:
         """Keep *head* until the body's first bytes, so both leave in one send."""
         self._held += head
