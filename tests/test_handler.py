@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 import pytest
-from conftest import QuietHandler, read_all
 
 import devserve
+from conftest import QuietHandler, read_all
 from devserve.streams import SocketWriter
 
 HELLO = b"Hello, world!"
@@ -77,7 +77,8 @@ def test_chunked_request_body_is_decoded_by_read_body(serve: Any) -> None:
     "body_request",
     [
         b"IGNORE / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n{}GET",
-        b"IGNORE / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{}GET\r\n0\r\n\r\n",
+        b"IGNORE / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{}GET\r\n"
+        b"0\r\n\r\n",
     ],
     ids=["content-length", "chunked"],
 )
@@ -101,7 +102,8 @@ def test_body_too_large_to_drain_closes_the_connection(serve: Any) -> None:
 
     server = serve(SmallDrain)
     data = server.exchange(
-        b"IGNORE / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n" + b"x" * 100
+        b"IGNORE / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n"
+        + b"x" * 100
         + b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
     )
     assert [a.split(b"\r\n", 1)[0] for a in responses(data)] == [b"HTTP/1.1 204 No Content"]
@@ -119,7 +121,11 @@ def test_handler_that_reads_past_its_body_closes_the_connection(serve: Any) -> N
 @pytest.mark.parametrize(
     ("request_bytes", "status"),
     [
-        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n",
+            400,
+        ),
         (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc", 400),
         (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", 400),
         (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
@@ -128,11 +134,30 @@ def test_handler_that_reads_past_its_body_closes_the_connection(serve: Any) -> N
         (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nHost: a\r\nX : b\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n c\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n", 400),
-        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", 400),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n"
+            b"0\r\n\r\n",
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n"
+            b"helloXX0\r\n\r\n",
+            400,
+        ),
     ],
-    ids=["cl+te", "cl-plus", "cl-twice", "te-gzip", "te-not-last", "host-twice", "nul",
-         "space-before-colon", "obs-fold", "chunk-size-hex-prefix", "chunk-missing-crlf"],
+    ids=[
+        "cl+te",
+        "cl-plus",
+        "cl-twice",
+        "te-gzip",
+        "te-not-last",
+        "host-twice",
+        "nul",
+        "space-before-colon",
+        "obs-fold",
+        "chunk-size-hex-prefix",
+        "chunk-missing-crlf",
+    ],
 )
 def test_smuggling_vectors_get_an_error_then_close(
     serve: Any, request_bytes: bytes, status: int
@@ -191,7 +216,9 @@ def test_one_send_per_small_response(serve: Any) -> None:
             self.wfile._sock = CountingSocket(self.connection)  # type: ignore[assignment]
 
     server = serve(Counted)
-    server.exchange(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    server.exchange(
+        b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+    )
     assert len(sends) == 2
     assert all(send.startswith(b"HTTP/1.1 200 OK") and send.endswith(HELLO) for send in sends)
 
@@ -249,7 +276,9 @@ def test_exception_in_handler_answers_500_and_server_survives(
     data = server.exchange(b"GET /boom HTTP/1.1\r\nHost: a\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
     assert b"RuntimeError" not in data
-    assert server.exchange(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").endswith(HELLO)
+    assert server.exchange(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").endswith(
+        HELLO
+    )
     assert "RuntimeError: boom" in capsys.readouterr().err
 
 
@@ -286,7 +315,9 @@ def test_client_disconnect_prints_no_traceback(
     sock.recv(1000)
     sock.close()  # reset the connection mid-response
     time.sleep(0.3)
-    assert server.exchange(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", until_close=False)
+    assert server.exchange(
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", until_close=False
+    )
     assert "Traceback" not in capsys.readouterr().err
 
 

@@ -14,6 +14,7 @@ the body is drained or the connection closed.
 
 from __future__ import annotations
 
+import contextlib
 import email.message
 import html
 import http.client
@@ -24,7 +25,7 @@ import socketserver
 import sys
 import time
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from .http11 import (
     DEFAULT_LIMITS,
@@ -123,8 +124,8 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
     responses: ClassVar[dict[int, tuple[str, str]]] = {
         status: (status.phrase, status.description) for status in HTTPStatus
     }
-    weekdayname = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    monthname = [None, "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+    weekdayname: ClassVar[list[str]] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    monthname: ClassVar[list[str | None]] = [None, "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]  # fmt: skip
 
     #: Refuse the leniencies of :mod:`http.server`: bare LF line ends, runs of
@@ -161,6 +162,7 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
     #: The parsed head of the current request, or ``None`` before one is read.
     request_head: RequestHead | None = None
     _socket_reader: SocketReader | None = None
+    _headers_buffer: list[bytes]
     _status_code: int | None = None
     _response_framed = False
     _connection_sent = False
@@ -184,15 +186,17 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
         reader = SocketReader(sock)
         self._socket_reader = reader
         if self.rbufsize == 0:
+            # Unbuffered, as the stdlib's rbufsize = 0 asks: nothing is read ahead
+            # that a child process given the socket would then miss.
             self.rfile = reader  # type: ignore[assignment]
         else:
             size = io.DEFAULT_BUFFER_SIZE if self.rbufsize < 0 else self.rbufsize
-            self.rfile = io.BufferedReader(reader, size)  # type: ignore[assignment]
-        writer = SocketWriter(sock)
+            self.rfile = io.BufferedReader(reader, size)
         if self.wbufsize == 0:
-            self.wfile = writer  # type: ignore[assignment]
+            self.wfile = SocketWriter(sock)
         else:
-            self.wfile = io.BufferedWriter(writer, max(self.wbufsize, io.DEFAULT_BUFFER_SIZE))  # type: ignore[assignment]
+            # A buffered wfile, as the stdlib makes one: the caller chose to flush.
+            self.wfile = cast(io.BufferedIOBase, sock.makefile("wb", self.wbufsize))
 
     def handle(self) -> None:
         """Handle requests on the connection until it is to be closed."""
@@ -281,10 +285,8 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
         self.close_connection = True
         if in_head and self._status_code is None:
             self._end_head_deadline()
-            try:
+            with contextlib.suppress(OSError):
                 self.send_error(HTTPStatus.REQUEST_TIMEOUT)
-            except OSError:
-                pass
 
     def _dispatch(self, method: Any) -> None:
         try:
@@ -495,7 +497,9 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
         self.send_header("Connection", "close")
         body = None
         if code >= 200 and code not in (
-            HTTPStatus.NO_CONTENT, HTTPStatus.RESET_CONTENT, HTTPStatus.NOT_MODIFIED
+            HTTPStatus.NO_CONTENT,
+            HTTPStatus.RESET_CONTENT,
+            HTTPStatus.NOT_MODIFIED,
         ):
             # bpo-1100201: message and explain may echo the request; escape both.
             content = self.error_message_format % {
@@ -530,7 +534,7 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
             if message is None:
                 message = self.responses[code][0] if code in self.responses else ""
             if not hasattr(self, "_headers_buffer"):
-                self._headers_buffer: list[bytes] = []
+                self._headers_buffer = []
             self._headers_buffer.append(status_line(self.protocol_version, code, message))
 
     def send_header(self, keyword: str, value: Any) -> None:
@@ -622,7 +626,12 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
         """Return the current local time formatted for logging."""
         year, month, day, hour, minute, second, *_ = time.localtime(time.time())
         return "%02d/%3s/%04d %02d:%02d:%02d" % (
-            day, self.monthname[month], year, hour, minute, second
+            day,
+            self.monthname[month],
+            year,
+            hour,
+            minute,
+            second,
         )
 
     def address_string(self) -> str:

@@ -246,9 +246,7 @@ class HTTPSServer(HTTPServer):
         try:
             request.do_handshake()
         except OSError as error:  # ssl.SSLError is an OSError
-            sys.stderr.write(
-                "%s - - TLS handshake failed: %s\n" % (client_address[0], error)
-            )
+            sys.stderr.write("%s - - TLS handshake failed: %s\n" % (client_address[0], error))
             return
         request.settimeout(timeout)
         super().finish_request(request, client_address)
@@ -265,9 +263,7 @@ class ThreadingHTTPSServer(ThreadingMixIn, HTTPSServer):
 
 def _get_best_family(host: str | None, port: int | str) -> tuple[socket.AddressFamily, Any]:
     """Return the address family and address to bind for *host* and *port*."""
-    infos = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     family, _type, _proto, _canonname, sockaddr = next(iter(infos))
     return family, sockaddr
 

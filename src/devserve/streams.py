@@ -12,6 +12,7 @@ resets it).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 import time
@@ -126,7 +127,5 @@ class SocketWriter(io.BufferedIOBase):
 def tune_connection(sock: socket.socket) -> None:
     """Turn Nagle's algorithm off on a TCP connection (a no-op for other sockets)."""
     if sock.family in (socket.AF_INET, socket.AF_INET6):
-        try:
+        with contextlib.suppress(OSError):  # the peer may already be gone
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:  # the peer may already be gone
-            pass
