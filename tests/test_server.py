@@ -1,0 +1,202 @@
+"""HTTPServer, ThreadingHTTPServer and HTTPSServer over real sockets."""
+
+from __future__ import annotations
+
+import datetime
+import http.client
+import socket
+import ssl
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import devserve
+from conftest import CLIENT_TIMEOUT, QuietHandler
+
+
+class ThreadName(QuietHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = threading.current_thread().name.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def get(url_host: str, port: int, path: str = "/") -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection(url_host, port, timeout=CLIENT_TIMEOUT)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_server_name_and_port_without_dns(serve: Any) -> None:
+    server = serve(ThreadName).server
+    assert server.server_name == "127.0.0.1"
+    assert server.server_port == server.server_address[1]
+
+
+def test_wildcard_bind_names_the_host_without_dns() -> None:
+    with devserve.HTTPServer(("0.0.0.0", 0), ThreadName) as server:
+        assert server.server_name == socket.gethostname()
+
+
+def test_listen_backlog_takes_a_burst() -> None:
+    assert devserve.HTTPServer.request_queue_size >= 1024
+
+
+def test_threads_are_reused_across_connections(serve: Any) -> None:
+    server = serve(ThreadName)
+    _, first = get(server.host, server.port)
+    time.sleep(0.1)  # let the worker return to the pool
+    _, second = get(server.host, server.port)
+    assert first == second
+
+
+def test_each_connection_has_its_own_thread(serve: Any) -> None:
+    server = serve(ThreadName)
+    idle = server.connect()  # a persistent connection that stays open and idle
+    idle.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    busy_name = idle.recv(65536).rsplit(b"\r\n\r\n", 1)[1]
+    status, other_name = get(server.host, server.port)
+    idle.close()
+    assert status == 200
+    assert other_name != busy_name
+
+
+def test_threading_server_has_documented_mixin_attributes() -> None:
+    assert devserve.ThreadingHTTPServer.daemon_threads is True
+    assert devserve.ThreadingHTTPServer.block_on_close is True
+
+
+def test_server_close_waits_for_non_daemon_connections() -> None:
+    finished = threading.Event()
+
+    class Slow(QuietHandler):
+        def do_GET(self) -> None:
+            time.sleep(0.3)
+            self.send_error(404)
+            finished.set()
+
+    class Blocking(devserve.ThreadingHTTPServer):
+        daemon_threads = False
+
+    server = Blocking(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    client = socket.create_connection(server.server_address, timeout=CLIENT_TIMEOUT)
+    client.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    time.sleep(0.1)
+    server.shutdown()
+    server.server_close()
+    assert finished.is_set()
+    client.close()
+    thread.join(CLIENT_TIMEOUT)
+
+
+def test_handle_request_loop_serves_one_request_each() -> None:
+    with devserve.HTTPServer(("127.0.0.1", 0), ThreadName) as server:
+        server.timeout = CLIENT_TIMEOUT
+        answers: list[int] = []
+
+        def client() -> None:
+            for _ in range(2):
+                answers.append(get("127.0.0.1", server.server_port)[0])
+
+        thread = threading.Thread(target=client)
+        thread.start()
+        server.handle_request()
+        server.handle_request()
+        thread.join(CLIENT_TIMEOUT)
+    assert answers == [200, 200]
+
+
+def test_context_manager_closes_the_socket() -> None:
+    with devserve.HTTPServer(("127.0.0.1", 0), ThreadName) as server:
+        sock = server.socket
+    assert sock.fileno() == -1
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def https_get(port: int, cert: Path) -> bytes:
+    context = ssl.create_default_context(cafile=str(cert))
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT) as raw,
+        context.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        chunks = []
+        while chunk := tls.recv(65536):
+            chunks.append(chunk)
+        assert tls.selected_alpn_protocol() in (None, "http/1.1")
+        return b"".join(chunks)
+
+
+def test_https_server_serves_tls(serve: Any, certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    server = serve(ThreadName, devserve.ThreadingHTTPSServer, certfile=str(cert), keyfile=str(key))
+    assert https_get(server.port, cert).startswith(b"HTTP/1.1 200 OK")
+
+
+def test_silent_tls_client_does_not_stall_the_accept_loop(
+    serve: Any, certificate: tuple[Path, Path]
+) -> None:
+    # The stdlib shakes hands in the accept loop: one silent client blocks everyone.
+    cert, key = certificate
+    server = serve(ThreadName, devserve.ThreadingHTTPSServer, certfile=str(cert), keyfile=str(key))
+    silent = socket.create_connection(("127.0.0.1", server.port), timeout=CLIENT_TIMEOUT)
+    try:
+        started = time.monotonic()
+        assert https_get(server.port, cert).startswith(b"HTTP/1.1 200 OK")
+        assert time.monotonic() - started < 2
+    finally:
+        silent.close()
+
+
+def test_https_server_needs_ssl(monkeypatch: pytest.MonkeyPatch, certificate: Any) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ssl", None)
+    with pytest.raises(RuntimeError, match="SSL module is missing"):
+        devserve.HTTPSServer(("127.0.0.1", 0), ThreadName, certfile=str(certificate[0]))
