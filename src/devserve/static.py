@@ -1,0 +1,600 @@
+"""SimpleHTTPRequestHandler: serve files and directory listings from a directory.
+
+Rule 1: the class is a drop-in for :class:`http.server.SimpleHTTPRequestHandler`: its
+documented attributes, methods and defaults are kept (symlinks followed, dotfiles
+served, HTTP/1.0, no ``Cache-Control``), and :meth:`translate_path` maps a URL to a
+file exactly as the stdlib does, looking ``os.path`` up at call time.
+Rule 2: each behaviour that is better but different is one class attribute
+(:attr:`~SimpleHTTPRequestHandler.etags`, :attr:`~SimpleHTTPRequestHandler.strict_paths`,
+...); devserve's command line turns the safer ones on in a subclass.
+Rule 3: purely additive HTTP features are on here too: ``Range``/``If-Range``
+(a client that sends ``Range`` understands 206), JSON listings for clients that ask,
+and bodies sent with ``sendfile``; parsing of those headers lives in
+:mod:`devserve.http11`, path checks in :mod:`devserve.paths`, pages in
+:mod:`devserve.listing`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import html
+import io
+import mimetypes
+import os
+import posixpath
+import re
+import secrets
+import stat
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, BinaryIO, ClassVar
+
+from .handler import BaseHTTPRequestHandler
+from .http11.conditional import make_etag, none_match, range_condition_holds
+from .http11.negotiation import choose_coding, prefers_json
+from .http11.ranges import (
+    ByteRange,
+    MultipartPart,
+    RangeNotSatisfiable,
+    content_range,
+    multipart_layout,
+    parse_range,
+)
+from .listing import SORT_KEYS, render_html, render_json, scan_directory, sort_entries
+from .paths import contained, hidden_segment, request_segments, windows_trick
+from .streams import SocketWriter
+
+__all__ = ["SimpleHTTPRequestHandler"]
+
+# Bodies up to this size are read and sent with the held head in one send; above it
+# sendfile's zero-copy wins over the extra send it needs for the head.
+_SMALL_BODY = 65536
+_COPY_CHUNK = 65536
+# Coding -> file suffix of a precompressed sibling, in order of preference.
+_SIBLINGS = (("br", ".br"), ("gzip", ".gz"))
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_HEADER_LIST = re.compile(_TOKEN + r"(?:[ \t]*,[ \t]*" + _TOKEN + ")*")
+_ASCII_SPACE = " \t\n\r\x0b\x0c"
+_EXPOSED = "Content-Range, Content-Length, Content-Encoding, Accept-Ranges, ETag, Last-Modified"
+
+
+@dataclass
+class _BodyPlan:
+    """What :meth:`SimpleHTTPRequestHandler.do_GET` sends from the file send_head opened."""
+
+    file: BinaryIO
+    offset: int
+    count: int
+    whole: bool
+    parts: list[MultipartPart] | None = None
+    tail: bytes = b""
+
+
+class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
+    """Serve the files under :attr:`directory` for ``GET`` and ``HEAD`` requests.
+
+    This is :class:`http.server.SimpleHTTPRequestHandler`: a directory is
+    answered with its first :attr:`index_pages` file or a listing, a directory
+    URL without its trailing slash is redirected (301), and a file is sent with
+    ``Content-type`` (from :meth:`guess_type`), ``Content-Length`` and
+    ``Last-Modified``; ``If-Modified-Since`` gives 304.  *directory* defaults
+    to the current directory at the time of the request; *response_headers*
+    (a mapping or pairs) are added to every final response.
+
+    Beyond :mod:`http.server`, and on here: ``Range`` (206, multiple ranges as
+    ``multipart/byteranges``, 416), ``If-Range``, ``Accept-Ranges``, JSON
+    listings for ``Accept: application/json``, a sortable listing with sizes
+    and dates, bodies sent with :func:`os.sendfile`.  Off here, on in devserve's
+    command line: :attr:`etags`, :attr:`cache_control`, :attr:`precompressed`,
+    :attr:`strict_paths`, hidden dotfiles, symlink containment.
+
+    .. versionchanged:: 0.1
+       *response_headers* as in Python 3.15.
+    """
+
+    server_version = "SimpleHTTP/0.6"
+    #: The files served for a directory, the first that exists.
+    index_pages: ClassVar[tuple[str, ...]] = ("index.html", "index.htm")
+    #: Extensions mapped to ``Content-type`` before :mod:`mimetypes` is asked.
+    extensions_map: ClassVar[dict[str, str]] = {
+        ".gz": "application/gzip",
+        ".Z": "application/octet-stream",
+        ".bz2": "application/x-bzip2",
+        ".xz": "application/x-xz",
+    }
+    _encodings_map_default = extensions_map
+
+    #: Answer ``Range`` requests with 206 (at most :attr:`max_ranges` ranges).
+    #: Subclasses whose ``do_GET`` copies the file returned by :meth:`send_head`
+    #: themselves should turn it off.
+    #:
+    #: .. versionadded:: 0.1
+    range_requests = True
+    #: More ranges than this in one request and ``Range`` is ignored (200).
+    #:
+    #: .. versionadded:: 0.1
+    max_ranges = 100
+    #: Send a strong ``ETag`` and answer ``If-None-Match`` with 304.  Off here
+    #: because :mod:`http.server` ignores ``If-None-Match: *``; on in the command line.
+    #:
+    #: .. versionadded:: 0.1
+    etags = False
+    #: The ``Cache-Control`` value for files and listings, or ``None`` for none.
+    #:
+    #: .. versionadded:: 0.1
+    cache_control: str | None = None
+    #: Serve ``NAME.br`` or ``NAME.gz`` for ``NAME`` when ``Accept-Encoding``
+    #: allows it and the sibling is not older than ``NAME``; adds ``Vary``.
+    #:
+    #: .. versionadded:: 0.1
+    precompressed = False
+    #: Answer ``Accept: application/json`` on a directory with a JSON listing.
+    #:
+    #: .. versionadded:: 0.1
+    json_listing = True
+    #: Serve and list names starting with a dot (``.well-known`` always is).
+    #:
+    #: .. versionadded:: 0.1
+    serve_dotfiles = True
+    #: Serve files whose real path (symlinks resolved) is outside :attr:`directory`.
+    #:
+    #: .. versionadded:: 0.1
+    allow_symlink_escape = True
+    #: Refuse (400) paths that are tricks on Windows, on every platform: ``..``
+    #: segments, ``\\``, ``:``, trailing dots and spaces, device names.
+    #:
+    #: .. versionadded:: 0.1
+    strict_paths = False
+    #: A file (relative to :attr:`directory`) served instead of a 404 to a ``GET``
+    #: for a missing path that looks like a page (single-page applications).
+    #:
+    #: .. versionadded:: 0.1
+    spa_fallback: str | None = None
+    #: ``Access-Control-Allow-Origin`` value for every response, and preflight
+    #: ``OPTIONS`` answered, or ``None``.
+    #:
+    #: .. versionadded:: 0.1
+    cors_origin: str | None = None
+    #: A file (relative to :attr:`directory`) sent as the body of 404 responses.
+    #:
+    #: .. versionadded:: 0.1
+    not_found_page: str | None = None
+
+    _plan: _BodyPlan | None = None
+    _vary: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        *args: Any,
+        directory: str | os.PathLike[str] | None = None,
+        response_headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.directory = os.fspath(directory or os.getcwd())
+        self.response_headers = response_headers
+        super().__init__(*args, **kwargs)
+
+    # -- methods --------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        """Serve a ``GET`` request: the head from :meth:`send_head`, then the body."""
+        f = self.send_head()
+        if f:
+            try:
+                self._send_body(f)
+            finally:
+                f.close()
+
+    def do_HEAD(self) -> None:
+        """Serve a ``HEAD`` request: what ``GET`` would send, without the body."""
+        f = self.send_head()
+        if f:
+            f.close()
+
+    def do_OPTIONS(self) -> None:
+        """Answer a CORS preflight when :attr:`cors_origin` is set; otherwise 501.
+
+        .. versionadded:: 0.1
+        """
+        if self.cors_origin is None:
+            self.send_error(HTTPStatus.NOT_IMPLEMENTED, "Unsupported method (%r)" % self.command)
+            return
+        self.send_response(HTTPStatus.NO_CONTENT)
+        self.send_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+        requested = self.headers.get("Access-Control-Request-Headers")
+        if requested is not None and _HEADER_LIST.fullmatch(requested.strip(" \t")):
+            self.send_header("Access-Control-Allow-Headers", requested.strip(" \t"))
+        self.send_header("Access-Control-Max-Age", "600")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    # -- responses ------------------------------------------------------------
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Start a response; final ones also get CORS and :attr:`response_headers`."""
+        super().send_response(code, message)
+        if code >= 200:
+            if self.cors_origin is not None:
+                self.send_header("Access-Control-Allow-Origin", self.cors_origin)
+                self.send_header("Access-Control-Expose-Headers", _EXPOSED)
+            extra = self.response_headers
+            if extra:
+                pairs = extra.items() if isinstance(extra, Mapping) else extra
+                for name, value in pairs:
+                    self.send_header(name, value)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Send an error reply; a 404 uses :attr:`not_found_page` when it exists."""
+        page = self.not_found_page
+        if code == HTTPStatus.NOT_FOUND and page and self.command in ("GET", "HEAD"):
+            path = os.path.join(self.directory, page)
+            try:
+                f = open(path, "rb")  # noqa: SIM115 -- closed by the with below
+            except OSError:
+                pass
+            else:
+                with f:
+                    size = os.fstat(f.fileno()).st_size
+                    self.log_error("code %d, message %s", code, message or "Not Found")
+                    self.send_response(code, message)
+                    self.send_header("Content-type", self.guess_type(path))
+                    self.send_header("Content-Length", str(size))
+                    self.end_headers()
+                    if self.command == "GET":
+                        self._copy_range(f, 0, size)
+                return
+        super().send_error(code, message, explain)
+
+    def send_head(self) -> BinaryIO | None:
+        """Send the status line and headers for the request; return the body's file.
+
+        Returns an open file (the caller closes it), a file-like object holding
+        a listing, or ``None`` when the response is complete already (errors,
+        redirects, 304, 416).
+        """
+        self._plan = None
+        self._vary = ()
+        segments = request_segments(self.path)
+        if self.strict_paths:
+            reason = windows_trick(segments)
+            if reason is not None:
+                self.send_error(HTTPStatus.BAD_REQUEST, "Refused path (%s)" % reason)
+                return None
+        if not self.serve_dotfiles and hidden_segment(segments):
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        path = self.translate_path(self.path)
+        info = _stat(path)
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            if not self._inside_root(path):
+                self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+                return None
+            parts = urllib.parse.urlsplit(self.path)
+            if not parts.path.endswith(("/", "%2f", "%2F")):
+                # Relative links in the page need the slash; Apache redirects likewise.
+                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                location = urllib.parse.urlunsplit(
+                    (parts.scheme, parts.netloc, parts.path + "/", parts.query, parts.fragment)
+                )
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            for name in self.index_pages:
+                index = os.path.join(path, name)
+                index_info = _stat(index)
+                if index_info is not None and stat.S_ISREG(index_info.st_mode):
+                    path, info = index, index_info
+                    break
+            else:
+                return self.list_directory(path)
+        if info is None and self.spa_fallback and self._wants_page(segments):
+            path = os.path.join(self.directory, self.spa_fallback)
+            info = _stat(path)
+        if info is None or not stat.S_ISREG(info.st_mode) or not self._inside_root(path):
+            # Non-regular files too: opening a FIFO would block this thread for good.
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        ctype = self.guess_type(path)
+        coding, served = self._choose_coding(path, info)
+        try:
+            f = open(served, "rb")  # noqa: SIM115 -- the caller closes it
+        except OSError:
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        try:
+            return self._send_file_head(f, ctype, coding)
+        except BaseException:
+            f.close()
+            raise
+
+    def _send_file_head(self, f: BinaryIO, ctype: str, coding: str | None) -> BinaryIO | None:
+        fs = os.fstat(f.fileno())
+        size = fs.st_size
+        etag = make_etag(size, fs.st_mtime_ns, fs.st_ino, coding or "") if self.etags else None
+        if self._not_modified(fs.st_mtime, etag):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self._send_validators(etag, None)
+            self.end_headers()
+            f.close()
+            return None
+        last_modified = self.date_time_string(fs.st_mtime)
+        try:
+            ranges = self._requested_ranges(size, int(fs.st_mtime), etag)
+        except RangeNotSatisfiable:
+            self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+            self.send_header("Content-Range", content_range(None, size))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            f.close()
+            return None
+        if not ranges:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-type", ctype)
+            self.send_header("Content-Length", str(size))
+            self._plan = _BodyPlan(f, 0, size, whole=True)
+        elif len(ranges) == 1:
+            byte_range = ranges[0]
+            self.send_response(HTTPStatus.PARTIAL_CONTENT)
+            self.send_header("Content-type", ctype)
+            self.send_header("Content-Range", content_range(byte_range, size))
+            self.send_header("Content-Length", str(byte_range.length))
+            self._plan = _BodyPlan(f, byte_range.first, byte_range.length, whole=False)
+        else:
+            boundary = secrets.token_hex(16)
+            parts, tail, total = multipart_layout(ranges, size, ctype, boundary)
+            self.send_response(HTTPStatus.PARTIAL_CONTENT)
+            self.send_header("Content-type", "multipart/byteranges; boundary=" + boundary)
+            self.send_header("Content-Length", str(total))
+            self._plan = _BodyPlan(f, 0, 0, whole=False, parts=parts, tail=tail)
+        if coding is not None:
+            self.send_header("Content-Encoding", coding)
+        self.send_header("Last-Modified", last_modified)
+        if self.range_requests:
+            self.send_header("Accept-Ranges", "bytes")
+        self._send_validators(etag, None)
+        self.end_headers()
+        return f
+
+    def _send_validators(self, etag: str | None, last_modified: str | None) -> None:
+        if etag is not None:
+            self.send_header("ETag", etag)
+        if last_modified is not None:
+            self.send_header("Last-Modified", last_modified)
+        if self.cache_control is not None:
+            self.send_header("Cache-Control", self.cache_control)
+        if self._vary:
+            self.send_header("Vary", ", ".join(self._vary))
+
+    def _not_modified(self, mtime: float, etag: str | None) -> bool:
+        headers = self.headers
+        if_none_match = headers.get("If-None-Match")
+        if if_none_match is not None:
+            # RFC 9110 §13.2.2: If-None-Match, when present, decides alone.
+            return etag is not None and none_match(if_none_match, etag)
+        if_modified_since = headers.get("If-Modified-Since")
+        if if_modified_since is None:
+            return False
+        try:
+            since = email.utils.parsedate_to_datetime(if_modified_since)
+        except (TypeError, IndexError, OverflowError, ValueError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=datetime.timezone.utc)
+        if since.tzinfo is not datetime.timezone.utc:
+            # As in http.server: only a date given in GMT is compared.
+            return False
+        modified = datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc)
+        return modified.replace(microsecond=0) <= since
+
+    def _requested_ranges(
+        self, size: int, last_modified: int, etag: str | None
+    ) -> list[ByteRange] | None:
+        if not self.range_requests or self.command != "GET":
+            # RFC 9110 §14.2: Range is defined for GET only; HEAD gets the 200 head.
+            return None
+        value = self.headers.get("Range")
+        if value is None:
+            return None
+        condition = self.headers.get("If-Range")
+        if condition is not None and not range_condition_holds(
+            condition, etag, last_modified, time.time()
+        ):
+            return None
+        return parse_range(value, size, max_ranges=self.max_ranges)
+
+    def _choose_coding(self, path: str, info: os.stat_result) -> tuple[str | None, str]:
+        if not self.precompressed:
+            return None, path
+        available = []
+        for name, suffix in _SIBLINGS:
+            sibling = _stat(path + suffix)
+            # A sibling older than its source is stale: serving it would show old content.
+            if (
+                sibling is not None
+                and stat.S_ISREG(sibling.st_mode)
+                and sibling.st_mtime_ns >= info.st_mtime_ns
+                and self._inside_root(path + suffix)
+            ):
+                available.append(name)
+        if not available:
+            return None, path
+        self._vary = ("Accept-Encoding",)
+        coding = choose_coding(self.headers.get("Accept-Encoding"), available)
+        if coding is None:
+            return None, path
+        return coding, path + dict(_SIBLINGS)[coding]
+
+    def _inside_root(self, path: str) -> bool:
+        return self.allow_symlink_escape or contained(path, self.directory)
+
+    def _wants_page(self, segments: list[str]) -> bool:
+        """Whether a missing path is a page route (no extension, or HTML accepted)."""
+        if self.command not in ("GET", "HEAD"):
+            return False
+        accept = self.headers.get("Accept") or ""
+        last = segments[-1] if segments else ""
+        return "text/html" in accept or "." not in last
+
+    # -- bodies ---------------------------------------------------------------
+
+    def _send_body(self, f: BinaryIO) -> None:
+        plan, self._plan = self._plan, None
+        if plan is None or plan.file is not f:
+            self.copyfile(f, self.wfile)
+            return
+        if plan.parts is not None:
+            for part in plan.parts:
+                self.wfile.write(part.head)
+                self._copy_range(f, part.range.first, part.range.length)
+            self.wfile.write(plan.tail)
+        elif plan.whole and type(self).copyfile is not SimpleHTTPRequestHandler.copyfile:
+            self.copyfile(f, self.wfile)  # a subclass's copyfile is honoured
+        else:
+            self._copy_range(f, plan.offset, plan.count)
+
+    def _copy_range(self, f: BinaryIO, offset: int, count: int) -> None:
+        """Send *count* bytes of *f* from *offset*; close the connection if the file shrank."""
+        wfile = self.wfile
+        if count > _SMALL_BODY and type(wfile) is SocketWriter:
+            if wfile.sendfile(f, offset, count) < count:
+                self.close_connection = True
+            return
+        f.seek(offset)
+        remaining = count
+        while remaining > 0:
+            chunk = f.read(min(remaining, _COPY_CHUNK))
+            if not chunk:
+                # Content-Length promised more: only closing tells the client.
+                self.close_connection = True
+                return
+            wfile.write(chunk)
+            remaining -= len(chunk)
+
+    def copyfile(self, source: Any, outputfile: Any) -> None:
+        """Copy all data from the file object *source* to *outputfile*.
+
+        Unlike :mod:`http.server`, a regular file going to a socket is sent with
+        :meth:`socket.socket.sendfile` (zero-copy).
+        """
+        if type(outputfile) is SocketWriter and isinstance(source, (io.BufferedReader, io.FileIO)):
+            outputfile.sendfile(source, source.tell())
+            return
+        while True:
+            chunk = source.read(_COPY_CHUNK)
+            if not chunk:
+                break
+            outputfile.write(chunk)
+
+    # -- listings and paths ---------------------------------------------------
+
+    def list_directory(self, path: str | os.PathLike[str]) -> BinaryIO | None:
+        """Send the head of a listing of directory *path*; return the page to send.
+
+        Directories come first, then files, each with its size and modification
+        time; ``?sort=name|size|modified`` and ``?order=asc|desc`` sort it.  With
+        :attr:`json_listing`, ``Accept: application/json`` gets JSON instead.
+        On error, sends 404 and returns ``None``.
+        """
+        directory = os.fspath(path)
+
+        def keep(item: os.DirEntry[str]) -> bool:
+            if not self.serve_dotfiles and item.name.startswith(".") and item.name != ".well-known":
+                return False
+            return not (item.is_symlink() and not self._inside_root(item.path))
+
+        try:
+            entries = scan_directory(directory, keep)
+        except OSError:
+            self.send_error(HTTPStatus.NOT_FOUND, "No permission to list directory")
+            return None
+        target = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(target.query)
+        sort = query.get("sort", ["name"])[-1]
+        if sort not in SORT_KEYS:
+            sort = "name"
+        descending = query.get("order", ["asc"])[-1] == "desc"
+        entries = sort_entries(entries, sort, descending)
+        if self.json_listing and prefers_json(self.headers.get("Accept")):
+            try:
+                urlpath = urllib.parse.unquote(target.path, errors="surrogatepass")
+            except UnicodeDecodeError:
+                urlpath = urllib.parse.unquote(target.path)
+            body = render_json(entries, urlpath)
+            ctype = "application/json"
+        else:
+            try:
+                displaypath = urllib.parse.unquote(self.path, errors="surrogatepass")
+            except UnicodeDecodeError:
+                displaypath = urllib.parse.unquote(self.path)
+            encoding = sys.getfilesystemencoding()
+            body = render_html(
+                entries,
+                html.escape(displaypath, quote=False),
+                encoding,
+                sort=sort,
+                descending=descending,
+                parent=target.path not in ("", "/"),
+            )
+            ctype = "text/html; charset=%s" % encoding
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        if self.json_listing:
+            self._vary = ("Accept",)
+        self._send_validators(None, None)
+        self.end_headers()
+        return io.BytesIO(body)
+
+    def translate_path(self, path: str) -> str:
+        """Map a URL path to a file system path under :attr:`directory`, as the stdlib does.
+
+        The query and fragment are dropped and the path percent-decoded and
+        normalised; components that are ``.``, ``..`` or hold a directory
+        separator of the platform (a drive on Windows) are skipped.  A trailing
+        slash, ``%2f`` included, is kept.  Symlinks are not resolved here.
+        """
+        path = path.split("#", 1)[0].split("?", 1)[0]
+        try:
+            path = urllib.parse.unquote(path, errors="surrogatepass")
+        except UnicodeDecodeError:
+            path = urllib.parse.unquote(path)
+        # gh-134098: decided after decoding, so "%2f" at the end counts as a slash.
+        trailing_slash = path.rstrip(_ASCII_SPACE).endswith("/")
+        # os.path is looked up on every call: CPython's tests swap in ntpath.
+        result = self.directory
+        for word in posixpath.normpath(path).split("/"):
+            if not word or os.path.dirname(word) or word in (os.curdir, os.pardir):
+                continue
+            result = os.path.join(result, word)
+        if trailing_slash:
+            result += "/"
+        return result
+
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        """Return the ``Content-type`` for *path*: :attr:`extensions_map`, then :mod:`mimetypes`.
+
+        The extension is looked up as written, then lower-cased; unknown
+        types are ``application/octet-stream``.
+        """
+        _base, ext = posixpath.splitext(os.fspath(path))
+        if ext in self.extensions_map:
+            return self.extensions_map[ext]
+        ext = ext.lower()
+        if ext in self.extensions_map:
+            return self.extensions_map[ext]
+        guess_file = getattr(mimetypes, "guess_file_type", None)
+        guess = guess_file(path)[0] if guess_file else mimetypes.guess_type(path)[0]
+        return guess or "application/octet-stream"
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):  # ValueError: an embedded NUL
+        return None
