@@ -4,6 +4,10 @@ The public names of :mod:`http.server` are here under the same names, so code wr
 for it runs after changing the import.
 """
 
+# CPython's test_windows_colon swaps ``server.os.path`` for ntpath; the module it swaps
+# must be the os that devserve's path code looks up at call time, as in http.server.
+import os  # noqa: F401
+
 from .handler import DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE, BaseHTTPRequestHandler
 from .server import (
     HTTPServer,
@@ -12,6 +16,7 @@ from .server import (
     ThreadingHTTPSServer,
     test,
 )
+from .static import SimpleHTTPRequestHandler
 
 __version__ = "0.1.0"
 
@@ -21,6 +26,7 @@ __all__ = [
     "BaseHTTPRequestHandler",
     "HTTPSServer",
     "HTTPServer",
+    "SimpleHTTPRequestHandler",
     "ThreadingHTTPSServer",
     "ThreadingHTTPServer",
     "test",
