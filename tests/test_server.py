@@ -200,3 +200,34 @@ def test_https_server_needs_ssl(monkeypatch: pytest.MonkeyPatch, certificate: An
     monkeypatch.setitem(sys.modules, "ssl", None)
     with pytest.raises(RuntimeError, match="SSL module is missing"):
         devserve.HTTPSServer(("127.0.0.1", 0), ThreadName, certfile=str(certificate[0]))
+
+
+def test_test_helper_serves_prints_the_stdlib_banner_and_exits_0_on_ctrl_c() -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-c", "import devserve; devserve.test(port=0, bind='127.0.0.1')"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        match = re.fullmatch(
+            r"Serving HTTP on 127\.0\.0\.1 port (\d+) \(http://127\.0\.0\.1:\1/\) \.\.\.\n", banner
+        )
+        assert match, banner
+        status, _ = get("127.0.0.1", int(match[1]))
+        assert status == 501  # BaseHTTPRequestHandler has no do_GET, as documented
+        proc.send_signal(signal.SIGINT)
+        out, _err = proc.communicate(timeout=CLIENT_TIMEOUT)
+        assert "Keyboard interrupt received, exiting." in out
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
