@@ -24,8 +24,10 @@ class HelloHandler(BaseHTTPRequestHandler):
 
 def main(port=8000):
     with ThreadingHTTPServer(("127.0.0.1", port), HelloHandler) as httpd:
-        print("Serving on http://127.0.0.1:%d/ (Ctrl+C to stop)" % httpd.server_port, flush=True)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C ends the demo
+            print(
+                "Serving on http://127.0.0.1:%d/ (Ctrl+C to stop)" % httpd.server_port, flush=True
+            )
             httpd.serve_forever()
 
 

@@ -58,8 +58,8 @@ class JSONHandler(BaseHTTPRequestHandler):
 
 def main(port=8000):
     with ThreadingHTTPServer(("127.0.0.1", port), JSONHandler) as httpd:
-        print("Serving on http://127.0.0.1:%d/items" % httpd.server_port, flush=True)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C ends the demo
+            print("Serving on http://127.0.0.1:%d/items" % httpd.server_port, flush=True)
             httpd.serve_forever()
 
 
