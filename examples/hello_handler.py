@@ -23,12 +23,13 @@ class HelloHandler(BaseHTTPRequestHandler):
 
 
 def main(port=8000):
-    with ThreadingHTTPServer(("127.0.0.1", port), HelloHandler) as httpd:
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C ends the demo
-            print(
-                "Serving on http://127.0.0.1:%d/ (Ctrl+C to stop)" % httpd.server_port, flush=True
-            )
-            httpd.serve_forever()
+    # Ctrl+C ends the demo: KeyboardInterrupt is suppressed, the server closed.
+    with (
+        ThreadingHTTPServer(("127.0.0.1", port), HelloHandler) as httpd,
+        contextlib.suppress(KeyboardInterrupt),
+    ):
+        print("Serving on http://127.0.0.1:%d/ (Ctrl+C to stop)" % httpd.server_port, flush=True)
+        httpd.serve_forever()
 
 
 if __name__ == "__main__":
