@@ -46,7 +46,15 @@ from .http11.limits import DEFAULT_LIMITS
 from .http11.response import check_reason
 from .server import ThreadingHTTPServer
 
-__all__ = ["FileWrapper", "WSGIApplication", "WSGIHandler", "WSGIServer", "make_server"]
+__all__ = [
+    "FileWrapper",
+    "WSGIApplication",
+    "WSGIHandler",
+    "WSGIInput",
+    "WSGIRequestHandler",
+    "WSGIServer",
+    "make_server",
+]
 
 WSGIApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 """The type of a WSGI application (PEP 3333)."""
@@ -517,6 +525,11 @@ class WSGIHandler(BaseHTTPRequestHandler):
         """Log an application error and its traceback to :data:`sys.stderr`."""
         self.log_error("Error in the WSGI application for %r", self.requestline)
         traceback.print_exception(*exc_info, file=sys.stderr)
+
+
+#: :mod:`wsgiref.simple_server`'s name for the handler, so code written for it needs
+#: only its import changed.
+WSGIRequestHandler = WSGIHandler
 
 
 def _check_status(status: Any) -> int:
