@@ -61,4 +61,5 @@ __all__ = [
     "parse_request_line",
     "read_field_lines",
     "status_line",
+    "transfer_coding_is_chunked",
 ]

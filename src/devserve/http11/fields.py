@@ -68,20 +68,26 @@ def read_field_lines(
         line = readline(max_line + 1)
         if len(line) > max_line:
             raise HeaderFieldsTooLarge("Line too long", explain="header line")
-        if line == b"\r\n" or not line or (line == b"\n" and not strict):
+        if line == b"\r\n" or line == b"\n" or not line:
+            if line == b"\n" and strict:
+                # Raised here, not when the lines are parsed: reading on past a
+                # bare-LF end of head would swallow the body or block on the socket.
+                raise BadHeader("Bare LF line ending", explain="Lines must end with CRLF.")
             if not line and strict:
                 raise IncompleteMessage("Incomplete request head")
             return lines
         lines.append(line)
         budget -= len(line)
-        if len(lines) > max_fields:
+        # http.client counts the blank line too: 100 lines is already "more than
+        # 100 headers", and 99 fields are the most it accepts.
+        if len(lines) >= max_fields:
             raise HeaderFieldsTooLarge(
-                "Too many headers", explain="got more than %d headers" % max_fields
+                "Too many headers", explain=f"got more than {max_fields} headers"
             )
         if budget < 0:
             raise HeaderFieldsTooLarge(
                 "Request header fields too large",
-                explain="the request head is larger than %d bytes" % limits.max_head_size,
+                explain=f"the request head is larger than {limits.max_head_size} bytes",
             )
 
 
@@ -122,5 +128,3 @@ def _field_error(content: bytes) -> BadHeader:
     else:
         reason = "Invalid character in header value (RFC 9110 §5.5)"
     return BadHeader("Bad header", explain=reason)
-
-

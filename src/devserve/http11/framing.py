@@ -56,8 +56,19 @@ _CHUNK_LINE = re.compile(
 # RFC 9110 §6.5.1: fields that frame, route or authenticate a message are not
 # accepted as trailers; merging them is how a trailer smuggles a second framing.
 _FORBIDDEN_TRAILERS = frozenset(
-    {b"content-length", b"transfer-encoding", b"host", b"content-type", b"trailer",
-     b"authorization", b"cookie", b"set-cookie", b"expect", b"connection", b"te"}
+    {
+        b"content-length",
+        b"transfer-encoding",
+        b"host",
+        b"content-type",
+        b"trailer",
+        b"authorization",
+        b"cookie",
+        b"set-cookie",
+        b"expect",
+        b"connection",
+        b"te",
+    }
 )
 
 
@@ -111,7 +122,7 @@ def transfer_coding_is_chunked(values: list[bytes]) -> bool:
     if len(codings) > 1:
         raise UnsupportedTransferCoding(
             "Not Implemented",
-            explain="Transfer coding %r is not supported" % codings[0].decode("latin-1"),
+            explain=f"Transfer coding {codings[0].decode('latin-1')!r} is not supported",
         )
     return True
 
@@ -251,12 +262,15 @@ class ChunkedReader:
     def _next_chunk(self) -> None:
         limits = self._limits
         line = self._source.readline(limits.max_chunk_line + 1)
-        if not line.endswith(b"\n"):
-            if len(line) > limits.max_chunk_line:
-                raise BadFraming("Bad chunked encoding", explain="chunk-size line too long")
-            raise IncompleteMessage("Incomplete body", explain="the client closed the connection")
+        if len(line) > limits.max_chunk_line:
+            raise BadFraming("Bad chunked encoding", explain="chunk-size line too long")
         match = _CHUNK_LINE.fullmatch(line)
         if match is None:
+            if not line.endswith(b"\n"):
+                # Shorter than the limit and no LF: the input ended.
+                raise IncompleteMessage(
+                    "Incomplete body", explain="the client closed the connection"
+                )
             raise BadFraming("Bad chunked encoding", explain="invalid chunk-size line")
         digits = match[1].lstrip(b"0")
         if len(digits) > limits.max_chunk_size_digits:
@@ -277,8 +291,8 @@ class ChunkedReader:
             if name.lower() in _FORBIDDEN_TRAILERS:
                 raise BadHeader(
                     "Bad header",
-                    explain="%s is not allowed in a trailer (RFC 9110 §6.5.1)"
-                    % name.decode("latin-1"),
+                    explain=f"{name.decode('latin-1')} is not allowed in a trailer"
+                    " (RFC 9110 §6.5.1)",
                 )
             self.trailers.append((name, value))
 

@@ -22,12 +22,11 @@ from .errors import (
     BadFraming,
     BadHeader,
     BadRequestLine,
-    HeaderFieldsTooLarge,
     IncompleteMessage,
     UnsupportedHTTPVersion,
     URITooLong,
 )
-from .fields import line_content, parse_fields, read_field_lines
+from .fields import LineSource, line_content, parse_fields, read_field_lines
 from .framing import content_length_value, transfer_coding_is_chunked
 from .limits import DEFAULT_LIMITS, Limits
 
@@ -46,8 +45,7 @@ _TOKEN = re.compile(b"[" + _TCHAR + b"]+")
 _STRICT_REQUEST_LINE = re.compile(
     b"([" + _TCHAR + rb"]+) ([\x21\x22\x24-\x7e]+) HTTP/([0-9])\.([0-9])"
 )
-# Field line: the name class excludes ':' and the value class excludes CTLs other
-# than HTAB, so matching is linear and cannot backtrack (waitress CVE-2020-5236).
+# The lenient request line refuses every CTL but HTAB, as the strict one does.
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _ASCII_DIGITS = re.compile(rb"[0-9]{1,10}")
 _ABSOLUTE_FORM = re.compile(rb"[A-Za-z][A-Za-z0-9+.\-]*://[\x21-\x7e]*")
@@ -113,61 +111,64 @@ def parse_request_line(content: bytes, *, strict: bool) -> RequestLine:
         version_info = (major[0] - 48, minor[0] - 48)
         if version_info[0] >= 2 or (strict and version_info[0] == 0):
             raise _unsupported_version(major + b"." + minor)
+        version = f"HTTP/{version_info[0]}.{version_info[1]}"
         if strict:
-            _check_target_form(method, target)
-        return RequestLine(
-            method.decode("ascii"),
-            target.decode("ascii"),
-            "HTTP/%d.%d" % version_info,
-            version_info,
-        )
-    line = _parse_lenient_request_line(content)
-    if strict:
-        raise BadRequestLine(
-            "Bad request syntax (%r)" % content.decode("latin-1"),
-            explain="devserve requires 'METHOD SP target SP HTTP/1.x' "
-            "with single spaces and an ASCII target (RFC 9112 §3).",
-            version=line.version if line.version != "HTTP/0.9" else None,
-        )
-    return line
+            _check_target_form(method, target, version)
+        return RequestLine(method.decode("ascii"), target.decode("ascii"), version, version_info)
+    if not strict:
+        return _parse_lenient_request_line(content)
+    try:
+        version = _parse_lenient_request_line(content).version
+    except UnsupportedHTTPVersion:
+        # RFC 9112 §2.3: "HTTP/10.0" is not DIGIT "." DIGIT; a syntax error, not a
+        # version to refuse with 505 as the stdlib does.
+        version = "HTTP/0.9"
+    raise BadRequestLine(
+        f"Bad request syntax ({content.decode('latin-1')!r})",
+        explain="devserve requires 'METHOD SP target SP HTTP/1.x' "
+        "with single spaces and an ASCII target (RFC 9112 §3).",
+        version=None if version == "HTTP/0.9" else version,
+    )
 
 
 def _unsupported_version(number: bytes) -> UnsupportedHTTPVersion:
     return UnsupportedHTTPVersion(
-        "Invalid HTTP version (%s)" % number.decode("latin-1"),
+        f"Invalid HTTP version ({number.decode('latin-1')})",
         explain="Only HTTP/1.0 and HTTP/1.1 are served.",
     )
 
 
-def _check_target_form(method: bytes, target: bytes) -> None:
-    # RFC 9112 §3.2: origin-form, absolute-form, authority-form (CONNECT only)
-    # and asterisk-form (OPTIONS only); anything else is a 400.
-    if target.startswith(b"/"):
-        return
-    if target == b"*":
-        if method == b"OPTIONS":
-            return
-    elif method == b"CONNECT":
+def _check_target_form(method: bytes, target: bytes, version: str) -> None:
+    # RFC 9112 §3.2: origin-form, absolute-form, authority-form (CONNECT, and
+    # CONNECT only: RFC 9110 §9.3.6) and asterisk-form (OPTIONS only); else 400.
+    if method == b"CONNECT":
         if _AUTHORITY_FORM.fullmatch(target):
+            return
+    elif target.startswith(b"/"):
+        return
+    elif target == b"*":
+        if method == b"OPTIONS":
             return
     elif _ABSOLUTE_FORM.fullmatch(target):
         return
     raise BadRequestLine(
-        "Bad request target (%r)" % target.decode("latin-1"),
+        f"Bad request target ({target.decode('latin-1')!r})",
         explain="The target must be a path, an absolute URI, '*' for OPTIONS "
         "or host:port for CONNECT.",
-        version="HTTP/1.1",
+        version=version,
     )
 
 
 def _parse_lenient_request_line(content: bytes) -> RequestLine:
     """The stdlib's algorithm: words split on blanks, the last one the version."""
-    text = content.decode("latin-1")
-    if _CONTROL.search(content.replace(b"\t", b" ")):
-        raise BadRequestLine("Bad request syntax (%r)" % text)
+    syntax = f"Bad request syntax ({content.decode('latin-1')!r})"
+    # bytes.split() splits on ASCII whitespace only; the CTLs among it are refused
+    # first, so words are separated by runs of SP and HTAB, as in http.server.
+    if _CONTROL.search(content):
+        raise BadRequestLine(syntax)
     words = content.split()
     if not words:
-        raise BadRequestLine("Bad request syntax (%r)" % text)
+        raise BadRequestLine(syntax)
     version: str | None = None
     version_info = (0, 9)
     if len(words) >= 3:
@@ -175,14 +176,12 @@ def _parse_lenient_request_line(content: bytes) -> RequestLine:
         version_info = _lenient_version(word)
         version = word.decode("latin-1")
     if len(words) not in (2, 3):
-        raise BadRequestLine("Bad request syntax (%r)" % text, version=version)
+        raise BadRequestLine(syntax, version=version)
     method = words[0]
     if len(words) == 2 and method != b"GET":
-        raise BadRequestLine("Bad HTTP/0.9 request type (%r)" % method.decode("latin-1"))
+        raise BadRequestLine(f"Bad HTTP/0.9 request type ({method.decode('latin-1')!r})")
     if not _TOKEN.fullmatch(method):
-        raise BadRequestLine(
-            "Bad request method (%r)" % method.decode("latin-1"), version=version
-        )
+        raise BadRequestLine(f"Bad request method ({method.decode('latin-1')!r})", version=version)
     return RequestLine(
         method.decode("latin-1"),
         words[1].decode("latin-1"),
@@ -196,7 +195,7 @@ def _lenient_version(word: bytes) -> tuple[int, int]:
     number = word[5:] if word.startswith(b"HTTP/") else b""
     parts = number.split(b".")
     if len(parts) != 2 or not all(_ASCII_DIGITS.fullmatch(part) for part in parts):
-        raise BadRequestLine("Bad request version (%r)" % word.decode("latin-1"))
+        raise BadRequestLine(f"Bad request version ({word.decode('latin-1')!r})")
     version_info = (int(parts[0]), int(parts[1]))
     if version_info >= (2, 0):
         raise _unsupported_version(number)
@@ -204,13 +203,14 @@ def _lenient_version(word: bytes) -> tuple[int, int]:
 
 
 def parse_head(
-    line: RequestLine, lines: list[bytes], *, strict: bool
+    line: RequestLine, lines: list[bytes], *, strict: bool, limits: Limits = DEFAULT_LIMITS
 ) -> RequestHead:
     """Build a :class:`RequestHead` from a parsed request line and its field lines.
 
     This is where framing is decided: see :mod:`devserve.http11.framing`.
+    *limits* bounds the ``Content-Length`` digits.
     """
-    fields = []
+    fields: list[tuple[str, str]] = []
     head = RequestHead(line, fields)
     lengths: list[bytes] = []
     codings: list[bytes] = []
@@ -254,7 +254,7 @@ def parse_head(
     elif lengths:
         if len(lengths) > 1:
             raise BadFraming("Bad framing", explain="More than one Content-Length")
-        head.content_length = content_length_value(lengths[0])
+        head.content_length = content_length_value(lengths[0], limits)
     return head
 
 
@@ -264,20 +264,51 @@ def _tokens(value: bytes) -> list[str]:
 
 
 def parse_request_head(
-    data: bytes, *, strict: bool = True, limits: Limits = DEFAULT_LIMITS
+    data: bytes | LineSource, *, strict: bool = True, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[RequestHead, int]:
-    """Parse a whole request head from *data*; return it and the bytes it used.
+    """Parse a whole request head; return it and the number of bytes it used.
 
-    A convenience for tests and tools: servers read the request line and the
-    field lines separately, as :class:`~devserve.BaseHTTPRequestHandler` does.
+    *data* is the bytes of the head (anything after it is left alone) or a binary
+    file object to read the head from, line by line, as a server does: it is
+    left positioned at the first byte of the body.  As in
+    :class:`~devserve.BaseHTTPRequestHandler`, a strict parse skips one empty
+    line before the request line (RFC 9112 §2.2), and an HTTP/0.9 request
+    (lenient only) has no header section.
     """
-    source = io.BytesIO(data)
-    raw = source.readline(limits.max_request_line + 1)
-    if len(raw) > limits.max_request_line:
+    if isinstance(data, bytes):
+        buffer = io.BytesIO(data)
+        head = _read_request_head(buffer, strict, limits)
+        return head, buffer.tell()
+    source = _CountingSource(data)
+    return _read_request_head(source, strict, limits), source.used
+
+
+def _read_request_head(source: LineSource, strict: bool, limits: Limits) -> RequestHead:
+    readline = source.readline
+    limit = limits.max_request_line
+    raw = readline(limit + 1)
+    if strict and raw == b"\r\n":
+        raw = readline(limit + 1)
+    if len(raw) > limit:
         raise URITooLong("Request-URI Too Long")
     content = line_content(raw, strict=strict)
     if content is None:
         raise IncompleteMessage("Incomplete request line")
     line = parse_request_line(content, strict=strict)
+    if line.version_info < (1, 0):
+        return RequestHead(line, [])
     lines = read_field_lines(source, limits=limits, head_size=len(raw), strict=strict)
-    return parse_head(line, lines, strict=strict), source.tell()
+    return parse_head(line, lines, strict=strict, limits=limits)
+
+
+class _CountingSource:
+    """A line source that counts the bytes read through it."""
+
+    def __init__(self, source: LineSource) -> None:
+        self._readline = source.readline
+        self.used = 0
+
+    def readline(self, size: int = -1, /) -> bytes:
+        line = self._readline(size)
+        self.used += len(line)
+        return line

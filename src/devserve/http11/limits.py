@@ -21,11 +21,13 @@ class Limits:
     ``max_field_line``
         Bytes in one header or trailer line (431 beyond).
     ``max_fields``
-        Header fields in one request, and trailer fields after a chunked body (431).
+        Lines in a header (or trailer) section, its blank last line included, as
+        :mod:`http.client` counts them: the default 100 lets 99 fields through and
+        answers 100 with 431, exactly as :mod:`http.server` does.
     ``max_head_size``
         Bytes in the whole head, request line included (431).
     ``max_chunk_line``
-        Bytes in a chunk-size line, extensions included (400).
+        Bytes in a chunk-size line, extensions and CRLF included (400).
     ``max_chunk_size_digits``
         Hexadecimal digits of a chunk size after leading zeros (400): 16 digits hold
         any size a 64-bit file can, and bound the work done before ``int()``.

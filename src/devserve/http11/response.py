@@ -48,35 +48,37 @@ def http_date(timestamp: float | None = None) -> str:
 def check_field(name: str, value: str) -> None:
     """Raise :class:`ValueError` unless *name* is a token and *value* has no CR, LF or NUL."""
     if not _TOKEN.fullmatch(name):
-        raise ValueError("invalid header name %r" % (name,))
+        raise ValueError(f"invalid header name {name!r}")
     if _UNSAFE_VALUE.search(value):
-        raise ValueError("invalid header value %r for %s: CR, LF and NUL are not allowed"
-                         % (value, name))
+        raise ValueError(
+            f"invalid header value {value!r} for {name}: CR, LF and NUL are not allowed"
+        )
 
 
 def check_reason(reason: str) -> None:
     """Raise :class:`ValueError` if a reason phrase holds CR, LF or NUL."""
     if _UNSAFE_VALUE.search(reason):
-        raise ValueError("invalid reason phrase %r: CR, LF and NUL are not allowed" % (reason,))
+        raise ValueError(f"invalid reason phrase {reason!r}: CR, LF and NUL are not allowed")
 
 
 def status_line(version: str, code: int, reason: str) -> bytes:
     """Return the status line ``VERSION CODE REASON CRLF`` as bytes."""
     check_reason(reason)
-    return ("%s %d %s\r\n" % (version, code, reason)).encode("latin-1", "strict")
+    return f"{version} {code} {reason}\r\n".encode("latin-1", "strict")
 
 
 def field_line(name: str, value: str) -> bytes:
     """Return one checked header field line, ``name: value CRLF``, as bytes."""
     check_field(name, value)
-    return ("%s: %s\r\n" % (name, value)).encode("latin-1", "strict")
+    return f"{name}: {value}\r\n".encode("latin-1", "strict")
 
 
 def body_allowed(code: int, method: str | None = None) -> bool:
     """Whether a response with status *code* to *method* carries a body.
 
-    1xx, 204 and 304 never do (RFC 9110 §6.4.1), nor does any answer to HEAD.
+    1xx, 204 and 304 never do (RFC 9110 §6.4.1), nor does 205 (RFC 9110
+    §15.3.6), nor any answer to HEAD.
     """
     if method == "HEAD":
         return False
-    return not (code < 200 or code == 204 or code == 304)
+    return code >= 200 and code != 204 and code != 205 and code != 304
