@@ -17,6 +17,7 @@ from .server import (
     test,
 )
 from .static import SimpleHTTPRequestHandler
+from .testing import serve_in_thread
 
 __version__ = "0.1.0"
 
@@ -29,5 +30,6 @@ __all__ = [
     "SimpleHTTPRequestHandler",
     "ThreadingHTTPSServer",
     "ThreadingHTTPServer",
+    "serve_in_thread",
     "test",
 ]

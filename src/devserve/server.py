@@ -13,6 +13,7 @@ the accept loop, where one silent client would stall every other.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import socket
 import socketserver
@@ -151,6 +152,8 @@ class ThreadingMixIn:
     block_on_close = True
     worker_idle_timeout = 30.0
     _pool: _WorkerPool | None = None
+    _connections: set[Any] | None = None
+    _connections_lock = threading.Lock()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Hand the connection to a worker thread."""
@@ -161,6 +164,10 @@ class ThreadingMixIn:
                 idle_timeout=self.worker_idle_timeout,
                 name=type(self).__name__,
             )
+            self._connections = set()
+            self._connections_lock = threading.Lock()
+        with self._connections_lock:
+            self._connections.add(request)  # type: ignore[union-attr]
         pool.submit(self.process_request_thread, request, client_address)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
@@ -171,15 +178,42 @@ class ThreadingMixIn:
         except Exception:
             server.handle_error(request, client_address)
         finally:
+            with self._connections_lock:
+                if self._connections is not None:
+                    self._connections.discard(request)
             server.shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Shut down every connection being served now.
+
+        Handlers waiting for a request see the end of input and finish; a response
+        being written fails.  Used to stop a server that still has idle persistent
+        connections, which would otherwise keep their threads forever.
+
+        .. versionadded:: 0.1
+        """
+        with self._connections_lock:
+            connections = list(self._connections or ())
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def join_threads(self) -> None:
+        """Wait until every worker thread has exited (after :meth:`server_close`).
+
+        .. versionadded:: 0.1
+        """
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close(join=True)
 
     def server_close(self) -> None:
         """Close the listening socket; wait for connections if :attr:`block_on_close`."""
         super().server_close()  # type: ignore[misc]
-        pool = self._pool
-        if pool is not None:
-            self._pool = None
-            pool.close(join=self.block_on_close and not self.daemon_threads)
+        if self.block_on_close and not self.daemon_threads:
+            self.join_threads()
+        elif self._pool is not None:
+            self._pool.close(join=False)
 
 
 class ThreadingHTTPServer(ThreadingMixIn, HTTPServer):
