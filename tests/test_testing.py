@@ -9,9 +9,9 @@ import urllib.request
 from typing import Any
 
 import pytest
-from conftest import CLIENT_TIMEOUT, QuietHandler
 
 import devserve
+from conftest import CLIENT_TIMEOUT, QuietHandler
 from devserve.testing import serve_in_thread
 
 pytest_plugins = ["devserve.pytest_plugin"]
