@@ -581,12 +581,13 @@ class WSGIServer(ThreadingHTTPServer):
         bind_and_activate: bool = True,
         *,
         script_name: str = "",
+        **kwargs: Any,
     ) -> None:
         if script_name.rstrip("/"):
             if not script_name.startswith("/"):
                 raise ValueError("script_name must start with '/': %r" % script_name)
             self.script_name = script_name.rstrip("/")
-        super().__init__(server_address, RequestHandlerClass, bind_and_activate)
+        super().__init__(server_address, RequestHandlerClass, bind_and_activate, **kwargs)
 
     def server_bind(self) -> None:
         """Bind the socket, then build :attr:`base_environ`."""
