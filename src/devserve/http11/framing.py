@@ -53,6 +53,10 @@ _CHUNK_LINE = re.compile(
     + _QUOTED
     + rb"))?)*)\r\n"
 )
+# BufferedReader.read(n) allocates n bytes before reading any: a length the
+# client declared must never size an allocation (MemoryError, OverflowError), so
+# bodies are read at most this many bytes at a time.
+_PIECE = 1 << 16
 # RFC 9110 §6.5.1: fields that frame, route or authenticate a message are not
 # accepted as trailers; merging them is how a trailer smuggles a second framing.
 _FORBIDDEN_TRAILERS = frozenset(
@@ -162,11 +166,14 @@ class LengthReader:
         remaining = self.remaining
         if size < 0 or size > remaining:
             size = remaining
-        if size == 0:
-            return b""
-        data = self._source.read(size)
-        self._consume(data, complete=len(data) == size)
-        return data
+        parts = []
+        while size > 0:
+            want = size if size < _PIECE else _PIECE
+            data = self._source.read(want)
+            self._consume(data, complete=len(data) == want)
+            parts.append(data)
+            size -= want
+        return b"".join(parts)
 
     def readline(self, size: int = -1) -> bytes:
         """Read one line, at most *size* bytes of it."""
@@ -211,6 +218,8 @@ class ChunkedReader:
         parts = []
         while size != 0 and self._chunk_available():
             want = self._left_in_chunk if size < 0 else min(size, self._left_in_chunk)
+            if want > _PIECE:
+                want = _PIECE
             data = self._source.read(want)
             self._consume(data, complete=len(data) == want)
             parts.append(data)
@@ -223,6 +232,8 @@ class ChunkedReader:
         parts = []
         while size != 0 and self._chunk_available():
             want = self._left_in_chunk if size < 0 else min(size, self._left_in_chunk)
+            if want > _PIECE:
+                want = _PIECE
             data = self._source.readline(want)
             ends_line = data.endswith(b"\n")
             self._consume(data, complete=len(data) == want or ends_line)
@@ -235,7 +246,7 @@ class ChunkedReader:
 
     def __iter__(self) -> Iterator[bytes]:
         while self._chunk_available():
-            yield self.read(self._left_in_chunk)
+            yield self.read(min(self._left_in_chunk, _PIECE))
 
     def _chunk_available(self) -> bool:
         while self._left_in_chunk == 0 and not self.done:
