@@ -18,6 +18,7 @@ from .server import (
 )
 from .static import SimpleHTTPRequestHandler
 from .testing import serve_in_thread
+from .wsgi import WSGIHandler, WSGIServer, make_server
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,9 @@ __all__ = [
     "SimpleHTTPRequestHandler",
     "ThreadingHTTPSServer",
     "ThreadingHTTPServer",
+    "WSGIHandler",
+    "WSGIServer",
+    "make_server",
     "serve_in_thread",
     "test",
 ]
