@@ -1,12 +1,13 @@
 """Run an installed CPython test module with stdlib modules swapped for devserve's.
 
-Usage: python run_suite.py TEST_MODULE OLD=NEW [OLD=NEW ...]
+Usage: python run_suite.py TEST_MODULE OLD=NEW [OLD=NEW ...] [-k SUBSTRING ...]
 
 ``OLD=NEW`` makes ``import OLD`` (and ``from PARENT import LEAF``) give module NEW.
 Names the test module imports from OLD that NEW lacks are filled with a placeholder
 class whose use fails, so the tests of a class devserve has not built yet fail one by
-one instead of the whole module failing to import.  Prints one JSON object: test id ->
-outcome (pass, fail, error, skip, xfail, xpass).
+one instead of the whole module failing to import.  ``-k SUBSTRING`` (repeatable) runs
+only the tests whose id contains one of the substrings.  Prints one JSON object: test
+id -> outcome (pass, fail, error, skip, xfail, xpass).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib
 import json
 import sys
 import unittest
+from collections.abc import Iterator
 from typing import Any
 
 
@@ -71,13 +73,33 @@ class Recorder(unittest.TestResult):
             self._record(test, "fail")
 
 
+def _tests(suite: unittest.TestSuite) -> Iterator[unittest.TestCase]:
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            yield from _tests(item)
+        else:
+            yield item
+
+
 def main(argv: list[str]) -> int:
-    module_name, *swaps = argv
+    module_name, *rest = argv
+    swaps: list[str] = []
+    patterns: list[str] = []
+    items = iter(rest)
+    for item in items:
+        if item == "-k":
+            patterns.append(next(items))
+        else:
+            swaps.append(item)
     for item in swaps:
         old, _, new = item.partition("=")
         swap(old, new)
     module = importlib.import_module(module_name)
     suite = unittest.defaultTestLoader.loadTestsFromModule(module)
+    if patterns:
+        suite = unittest.TestSuite(
+            test for test in _tests(suite) if any(p in test.id() for p in patterns)
+        )
     result = Recorder()
     suite.run(result)
     # Module cleanups (setUpModule's chdir) run like unittest.main would run them.
