@@ -156,8 +156,9 @@ values = st.one_of(
         lambda first, middle, last: first + middle + last,
         st.text(VCHAR, min_size=1, max_size=1),
         st.text(VCHAR + " \t", max_size=30),
-        st.text(VCHAR, max_size=1),
+        st.text(VCHAR, min_size=1, max_size=1),
     ),
+    st.text(VCHAR, min_size=1, max_size=1),
 )
 
 
