@@ -23,7 +23,14 @@ from typing import Any
 import pytest
 
 from conftest import CLIENT_TIMEOUT, RunningServer, read_all
-from devserve.cgi import CGIHTTPRequestHandler, nobody_uid
+from devserve.cgi import (
+    BadScriptResponse,
+    CGIHTTPRequestHandler,
+    _url_collapse_path,
+    nobody_uid,
+    parse_script_head,
+)
+from devserve.cgi_environ import ScriptRequest, build_environ
 
 SCRIPTS = Path(__file__).parent / "cgi"
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -610,3 +617,127 @@ def test_devserve_never_imports_the_stdlib_cgi_module(site: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# -- socket-free: path collapsing, the script's head, the environment ----------------
+
+COLLAPSE_VECTORS = [
+    ("", "//"),
+    ("/", "//"),
+    ("//", "//"),
+    ("/\\", "//\\"),
+    ("/.//", "//"),
+    ("cgi-bin/file1.py", "/cgi-bin/file1.py"),
+    ("/cgi-bin/file1.py", "/cgi-bin/file1.py"),
+    ("a", "//a"),
+    ("./a", "//a"),
+    ("./C:/", "/C:/"),
+    ("/a/b/", "/a/b/"),
+    ("/a/b/.", "/a/b/"),
+    ("/a/b/c/..", "/a/b/"),
+    ("/a/b/c/../d/e/.././././..//f", "/a/b/f"),
+    ("/a/b/c/../d/e/../../../../f", "//f"),
+    ("/a/b/c/../d/e/../../../../f/../.", "//"),
+    ("/cgi-bin%2ffile1.py", "/cgi-bin/file1.py"),
+    ("/x/..%2fcgi-bin/a.sh?q=/../", "/cgi-bin/a.sh?q=/../"),
+    ("/a?", "//a"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"), COLLAPSE_VECTORS, ids=[v[0] or "empty" for v in COLLAPSE_VECTORS]
+)
+def test_url_collapse_path(path: str, expected: str) -> None:
+    assert _url_collapse_path(path) == expected
+
+
+@pytest.mark.parametrize("path", ["..", "/.//..", "../a/b", "/a/../../f", "/%2e%2e/x"])
+def test_url_collapse_path_above_the_root_raises(path: str) -> None:
+    with pytest.raises(IndexError):
+        _url_collapse_path(path)
+
+
+def test_script_head_fields_status_and_framing() -> None:
+    head = parse_script_head(
+        b"Status: 201 Made It\r\nContent-Type: text/plain\nX-A: 1\nx-a: 2\n"
+        b"Content-Length: 3\nConnection: close\nTransfer-Encoding: chunked\nDate: x\nServer: y"
+    )
+    assert (head.status, head.reason, head.content_length) == (201, "Made It", 3)
+    assert head.fields == [("Content-Type", "text/plain"), ("X-A", "1"), ("x-a", "2")]
+    assert not head.local_redirect
+
+
+@pytest.mark.parametrize(
+    ("block", "local"),
+    [(b"Location: /x?y", True), (b"Location: //evil/x", False),
+     (b"Location: http://e/x", False), (b"Status: 302\nLocation: /x", False)],
+    ids=["path", "network-path", "absolute", "with-status"],
+)  # fmt: skip
+def test_local_redirect_is_a_location_path_without_status(block: bytes, local: bool) -> None:
+    assert parse_script_head(block).local_redirect is local
+
+
+@pytest.mark.parametrize(
+    "block",
+    [b"no colon", b"Bad Name: x", b"X: a\n folded", b"Status: 99", b"Status: 1000",
+     b"Status: 101 Switching", b"Status: abc", b"Status: 200\nStatus: 200",
+     b"Location: /a\nLocation: /b", b"Content-Length: +1", b"Content-Length: 1\nContent-Length: 2",
+     b"X: a\x00b", b"X: a\rb", b": empty"],
+    ids=["no-colon", "space-in-name", "obs-fold", "status-short", "status-long", "status-1xx",
+         "status-text", "two-status", "two-locations", "length-sign", "two-lengths", "nul", "cr",
+         "empty-name"],
+)  # fmt: skip
+def test_bad_script_heads_are_refused(block: bytes) -> None:
+    with pytest.raises(BadScriptResponse):
+        parse_script_head(block)
+
+
+def test_environ_drops_inherited_request_variables() -> None:
+    inherited = {"PATH": "/bin", "HTTP_USER_AGENT": "server's", "REMOTE_USER": "x", "HOME": "/h"}
+    env = build_environ(ScriptRequest(method="GET", script_name="/cgi-bin/a"), inherited)
+    assert (env["PATH"], env["HOME"]) == ("/bin", "/h")
+    assert env["HTTP_USER_AGENT"] == ""
+    assert "REMOTE_USER" not in env
+    assert "PATH_TRANSLATED" not in env
+    assert inherited["HTTP_USER_AGENT"] == "server's"
+
+
+def test_environ_headers_joined_and_bytes_kept() -> None:
+    request = ScriptRequest(
+        method="POST",
+        script_name="/cgi-bin/a",
+        headers=[("Accept", "text/html"), ("ACCEPT", "text/plain"), ("Cookie", "a=1"),
+                 ("Cookie", "b=2"), ("X-Name", "caf\xc3\xa9"), ("X-Dup", "1"), ("x-dup", "2"),
+                 ("Content-Type", "text/csv"), ("Content-Length", "999"),
+                 ("Transfer-Encoding", "chunked"), ("X.Dot", "no")],
+        content_length=12,
+    )  # fmt: skip
+    env = build_environ(request, {})
+    assert env["HTTP_ACCEPT"] == "text/html,text/plain"
+    assert env["HTTP_COOKIE"] == "a=1; b=2"
+    assert env["HTTP_X_DUP"] == "1, 2"
+    assert os.fsencode(env["HTTP_X_NAME"]) == "café".encode()
+    assert (env["CONTENT_TYPE"], env["CONTENT_LENGTH"]) == ("text/csv", "12")
+    assert "HTTP_TRANSFER_ENCODING" not in env
+    assert "HTTP_CONTENT_LENGTH" not in env
+    assert not any(name.startswith("HTTP_X.") for name in env)
+
+
+@pytest.mark.parametrize(
+    ("authorization", "expected"),
+    [("Basic dXNlcjpwYXNz", {"AUTH_TYPE": "Basic", "REMOTE_USER": "user"}),
+     ("basic dTpwOnE=", {"AUTH_TYPE": "basic", "REMOTE_USER": "u"}),
+     ("Basic !!!", {"AUTH_TYPE": "Basic"}),
+     ("Basic bm9jb2xvbg==", {"AUTH_TYPE": "Basic"}),
+     ("Bearer abc", {"AUTH_TYPE": "Bearer"}),
+     ("Basic", {})],
+    ids=["basic", "colon-in-password", "not-base64", "no-colon", "bearer", "no-credentials"],
+)  # fmt: skip
+def test_environ_auth_variables(authorization: str, expected: dict[str, str]) -> None:
+    request = ScriptRequest(
+        method="GET", script_name="/s", headers=[("Authorization", authorization)]
+    )
+    env = build_environ(request, {})
+    got = {name: env[name] for name in ("AUTH_TYPE", "REMOTE_USER") if name in env}
+    assert got == expected
+    assert "HTTP_AUTHORIZATION" not in env
