@@ -84,8 +84,10 @@ def test_field_count_matches_http_client() -> None:
 def test_line_and_head_limits() -> None:
     limits = Limits(max_field_line=8, max_head_size=20)
     assert read_field_lines(io.BytesIO(b"A: 123\r\n\r\n"), limits=limits) == [b"A: 123\r\n"]
-    with pytest.raises(HeaderFieldsTooLarge, match="Line too long"):
+    with pytest.raises(HeaderFieldsTooLarge, match="Line too long") as info:
         read_field_lines(io.BytesIO(b"A: 12345\r\n\r\n"), limits=limits)
+    # The stdlib's explanation, word for word (http.client.LineTooLong).
+    assert info.value.explain == "got more than 8 bytes when reading header line"
     assert read_field_lines(io.BytesIO(b"A: 1\r\n\r\n"), limits=limits, head_size=14) == [
         b"A: 1\r\n"
     ]

@@ -238,3 +238,10 @@ def test_parse_request_head_line_limit() -> None:
     assert head.line.target == "/1"
     with pytest.raises(URITooLong):
         parse_request_head(b"GET /12 HTTP/1.0\r\n\r\n", limits=limits)
+
+
+def test_unsupported_version_has_the_stdlib_explanation() -> None:
+    # http.server sends 505 with its default explanation; a text of ours broke parity.
+    with pytest.raises(UnsupportedHTTPVersion) as info:
+        parse_request_line(b"GET / HTTP/2.0", strict=True)
+    assert (info.value.message, info.value.explain) == ("Invalid HTTP version (2.0)", None)

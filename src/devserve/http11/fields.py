@@ -67,7 +67,10 @@ def read_field_lines(
     while True:
         line = readline(max_line + 1)
         if len(line) > max_line:
-            raise HeaderFieldsTooLarge("Line too long", explain="header line")
+            # http.client's LineTooLong text, which http.server sends as the explanation.
+            raise HeaderFieldsTooLarge(
+                "Line too long", explain=f"got more than {max_line} bytes when reading header line"
+            )
         if line == b"\r\n" or line == b"\n" or not line:
             if line == b"\n" and strict:
                 # Raised here, not when the lines are parsed: reading on past a

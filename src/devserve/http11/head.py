@@ -132,10 +132,8 @@ def parse_request_line(content: bytes, *, strict: bool) -> RequestLine:
 
 
 def _unsupported_version(number: bytes) -> UnsupportedHTTPVersion:
-    return UnsupportedHTTPVersion(
-        f"Invalid HTTP version ({number.decode('latin-1')})",
-        explain="Only HTTP/1.0 and HTTP/1.1 are served.",
-    )
+    # No explanation of our own: http.server sends its default for 505.
+    return UnsupportedHTTPVersion(f"Invalid HTTP version ({number.decode('latin-1')})")
 
 
 def _check_target_form(method: bytes, target: bytes, version: str) -> None:
