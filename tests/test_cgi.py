@@ -243,6 +243,21 @@ def test_chunked_post_reaches_the_script_with_its_length(cgi_server: Any) -> Non
     assert body == b"hello, world"
 
 
+def test_expect_100_continue_post(cgi_server: Any) -> None:
+    needs_python()
+    server, _ = cgi_server(protocol_version="HTTP/1.1")
+    with server.connect() as sock:
+        sock.sendall(
+            b"POST /cgi-bin/echo.py HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n"
+            b"Expect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
+        assert sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"ping")
+        head, body = split_response(read_all(sock))
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert body == b"ping"
+
+
 def test_large_body_the_script_never_reads_does_not_deadlock(cgi_server: Any) -> None:
     needs_python()
     server, _ = cgi_server(protocol_version="HTTP/1.1")
@@ -457,6 +472,26 @@ def test_hanging_script_is_killed_with_504(
         time.sleep(0.02)
     assert not _alive(pid), "the script (and its sleep) must be killed"
     assert "killed" in logged.text()
+
+
+def test_client_that_leaves_mid_stream_gets_the_script_killed(
+    cgi_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid_file = Path(tempfile.mkdtemp(prefix="devserve-pid-")) / "pid"
+    pid_file.parent.chmod(0o777)
+    monkeypatch.setenv("PID_FILE", str(pid_file))
+    server, _ = cgi_server(protocol_version="HTTP/1.1")
+    with server.connect() as sock:
+        sock.sendall(b"GET /cgi-bin/spew.sh HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+    deadline = time.monotonic() + 5
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pid = int(pid_file.read_text())
+    shutil.rmtree(pid_file.parent)
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(pid), "the script must be killed when its client goes away"
 
 
 def _alive(pid: int) -> bool:

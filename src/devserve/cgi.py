@@ -35,7 +35,14 @@ from .http11 import ChunkedWriter, body_allowed, check_field
 from .paths import hidden_segment, request_segments, windows_trick
 from .static import SimpleHTTPRequestHandler
 
-__all__ = ["CGIHTTPRequestHandler", "executable", "nobody_uid"]
+__all__ = [
+    "BadScriptResponse",
+    "CGIHTTPRequestHandler",
+    "ScriptHead",
+    "executable",
+    "nobody_uid",
+    "parse_script_head",
+]
 
 _COPY_CHUNK = 65536
 # Chunked request bodies are spooled to learn CONTENT_LENGTH; this much stays in memory.
@@ -265,11 +272,11 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
         return True
 
     def is_cgi(self) -> bool:
-        """Return whether :attr:`path` is under one of :attr:`cgi_directories`.
+        """Return whether ``self.path`` is under one of :attr:`cgi_directories`.
 
-        The path is collapsed with :func:`_url_collapse_path` first (which raises
+        The path is collapsed with ``_url_collapse_path()`` first (which raises
         :exc:`IndexError` for a path above the root); the first directory
-        prefix found in the list wins, and :attr:`cgi_info` is set to
+        prefix found in the list wins, and ``self.cgi_info`` is set to
         ``(directory, rest)``, where *rest* keeps the query string.
         """
         collapsed = _url_collapse_path(self.path)
@@ -314,7 +321,7 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
     # -- running a script -----------------------------------------------------
 
     def run_cgi(self) -> None:
-        """Run the script :attr:`cgi_info` names and send its response.
+        """Run the script ``self.cgi_info`` names and send its response.
 
         Sends 404 if there is no such script, 403 if it is not a regular
         file or not executable, 500 if it cannot be started or fails before
@@ -428,6 +435,10 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
             return None
 
     def _end_script(self, process: ScriptProcess) -> None:
+        if not process.ended:
+            # The handler is done with it (the client left, or something failed):
+            # a script never outlives its request.
+            process.kill()
         if process.feeding:
             # The response is complete but the client is still sending a body nobody
             # reads: stop reading it, and let the connection go.
@@ -465,7 +476,10 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
         try:
             if head.local_redirect:
                 assert head.location is not None
-                self._discard(process)
+                try:
+                    self._discard(process)  # RFC 3875 §6.2.2: there should be none
+                except ScriptTimeout:
+                    process.kill()
                 self._local_redirect(head.location)
             else:
                 self._send_script_response(process, head, data)

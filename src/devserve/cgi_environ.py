@@ -99,7 +99,7 @@ def build_environ(request: ScriptRequest, inherited: Mapping[str, str]) -> dict[
 
     *inherited* (usually :data:`os.environ`) is copied first, as
     :mod:`http.server` does, without its ``HTTP_*`` variables and the names in
-    :data:`META_VARIABLES`; then every variable of RFC 3875 §4.1 is set, and
+    ``META_VARIABLES``; then every variable of RFC 3875 §4.1 is set, and
     each request header becomes ``HTTP_NAME`` (repeated fields joined).
     ``AUTH_TYPE`` and ``REMOTE_USER`` come from ``Authorization`` unverified, as
     in :mod:`http.server`: a script must not treat them as proof of identity.

@@ -26,6 +26,9 @@ from collections.abc import Callable
 __all__ = ["ScriptProcess", "ScriptTimeout"]
 
 _CHUNK = 65536
+# Output read ahead of the client, in chunks: past it the script waits on its pipe,
+# so a slow client slows the script instead of filling the server's memory.
+_QUEUED_CHUNKS = 16
 _STDERR_LINE = 8192
 # Joining a pipe thread waits this long at most: a descendant that left the process
 # group may still hold a pipe open, and must not hold the request too.
@@ -58,7 +61,7 @@ class ScriptProcess:
         user: tuple[int, int] | None = None,
     ) -> None:
         self._timeout = timeout
-        self._output: queue.Queue[bytes | None] = queue.Queue()
+        self._output: queue.Queue[bytes | None] = queue.Queue(_QUEUED_CHUNKS)
         self._progress = time.monotonic()
         self._ended = False
         self._closed = False
@@ -161,8 +164,17 @@ class ScriptProcess:
         except subprocess.TimeoutExpired:
             self.kill()
             code = self._proc.wait()
+        deadline = time.monotonic() + _JOIN_TIMEOUT
+        while self._pump.is_alive() and time.monotonic() < deadline:
+            # Output nobody will send: drop it, or the pump waits on a full queue.
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self._output.get_nowait()
+            self._pump.join(0.01)
+        self._errors.join(max(0.0, deadline - time.monotonic()))
+        if self._feeder is not None:
+            self._feeder.join(max(0.0, deadline - time.monotonic()))
         for thread, pipe in ((self._pump, self._proc.stdout), (self._errors, self._proc.stderr)):
-            thread.join(_JOIN_TIMEOUT)
             if pipe is not None and not thread.is_alive():
                 # Closing a pipe another thread is blocked on would block here too.
                 pipe.close()
