@@ -384,3 +384,14 @@ def test_request_head_is_exposed_to_handlers(serve: Any) -> None:
     assert head.line.target == "/p?q=1"
     assert head.host == "h"
     assert dups == ["1", "2"]
+
+
+def test_handler_limits_apply_on_the_live_path(serve: Any) -> None:
+    class Tight(Hello):
+        limits = devserve.http11.Limits(max_content_length_digits=2, max_fields=3)
+
+    server = serve(Tight)
+    too_long = server.exchange(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n")
+    assert too_long.startswith(b"HTTP/1.1 413 ")
+    too_many = server.exchange(b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n")
+    assert too_many.startswith(b"HTTP/1.1 431 ")

@@ -355,7 +355,7 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
             lines = read_field_lines(
                 self.rfile, limits=self.limits, head_size=len(raw), strict=strict
             )
-            head = parse_head(line, lines, strict=strict)
+            head = parse_head(line, lines, strict=strict, limits=self.limits)
         except ProtocolError as error:
             if error.version is not None:
                 self.request_version = error.version
