@@ -259,14 +259,19 @@ def test_usage_errors_exit_2_without_traceback(args: list[str], message: str, si
     assert "Traceback" not in result.stderr
 
 
-def test_cgi_flag_until_cgi_exists(site: Path) -> None:
+def test_cgi_flag(site: Path) -> None:
     import importlib.util
 
-    if importlib.util.find_spec("devserve.cgi") is not None:
-        pytest.skip("devserve.cgi exists")
-    result = run("0", "-b", "127.0.0.1", "--cgi", cwd=site)
-    assert result.returncode == 2
-    assert result.stderr == "devserve: error: CGI support is not available yet\n"
+    if importlib.util.find_spec("devserve.cgi") is None:
+        result = run("0", "-b", "127.0.0.1", "--cgi", cwd=site)
+        assert result.returncode == 2
+        assert result.stderr == "devserve: error: CGI support is not available yet\n"
+        return
+    from devserve.cgi import CGIHTTPRequestHandler
+
+    cls = handler_class(build_parser().parse_args(["-d", str(site), "--cgi"]))
+    assert issubclass(cls, CGIHTTPRequestHandler)
+    assert cls.strict_parsing is True
 
 
 def test_handler_class_leaves_the_library_class_alone(site: Path) -> None:
