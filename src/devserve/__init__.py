@@ -8,6 +8,12 @@ for it runs after changing the import.
 # must be the os that devserve's path code looks up at call time, as in http.server.
 import os  # noqa: F401
 
+from .cgi import CGIHTTPRequestHandler
+
+# Public in http.server but outside its __all__, as here; CPython's tests use them.
+from .cgi import _url_collapse_path as _url_collapse_path
+from .cgi import executable as executable
+from .cgi import nobody_uid as nobody_uid
 from .handler import DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE, BaseHTTPRequestHandler
 from .server import (
     HTTPServer,
@@ -26,6 +32,7 @@ __all__ = [
     "DEFAULT_ERROR_CONTENT_TYPE",
     "DEFAULT_ERROR_MESSAGE",
     "BaseHTTPRequestHandler",
+    "CGIHTTPRequestHandler",
     "HTTPSServer",
     "HTTPServer",
     "SimpleHTTPRequestHandler",
