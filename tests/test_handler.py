@@ -395,3 +395,14 @@ def test_handler_limits_apply_on_the_live_path(serve: Any) -> None:
     assert too_long.startswith(b"HTTP/1.1 413 ")
     too_many = server.exchange(b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n")
     assert too_many.startswith(b"HTTP/1.1 431 ")
+
+
+def test_announce_close_tells_the_client_the_connection_ends(serve: Any) -> None:
+    class Announcing(Hello):
+        announce_close = True
+
+    request = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+    assert b"Connection: close\r\n" in serve(Announcing).exchange(request)
+    assert b"Connection:" not in serve(Hello).exchange(request)  # the stdlib's behaviour
+    http10 = serve(Announcing).exchange(b"GET / HTTP/1.0\r\n\r\n")
+    assert b"Connection: close\r\n" in http10

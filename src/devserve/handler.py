@@ -150,6 +150,13 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
     #:
     #: .. versionadded:: 0.1
     head_timeout: float | None = None
+    #: Send ``Connection: close`` on a response after which the connection closes,
+    #: when the handler did not send a ``Connection`` header itself (RFC 9112 §9.6
+    #: says a server SHOULD; clients then do not try to reuse the connection).  Off
+    #: here, as the stdlib sends nothing; on in devserve's command line.
+    #:
+    #: .. versionadded:: 0.1
+    announce_close = False
 
     # Set per request; declared for type checkers and for handlers built by hand.
     command: str | None = None
@@ -565,15 +572,13 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
         """End the header section and write the buffered head (:meth:`flush_headers`)."""
         if self.request_version != "HTTP/0.9":
             code = self._status_code
-            if (
-                code is not None
-                and not self.close_connection
-                and not self._response_framed
-                and not self._connection_sent
-                and body_allowed(code, self.command)
-            ):
-                # No length and no chunking: only closing can end this body.
-                self.send_header("Connection", "close")
+            if code is not None and code >= 200 and not self._connection_sent:
+                if self.close_connection:
+                    if self.announce_close:
+                        self.send_header("Connection", "close")
+                elif not self._response_framed and body_allowed(code, self.command):
+                    # No length and no chunking: only closing can end this body.
+                    self.send_header("Connection", "close")
             if not hasattr(self, "_headers_buffer"):
                 self._headers_buffer = []
             self._headers_buffer.append(b"\r\n")
