@@ -20,6 +20,11 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TIMEOUT = 10
 
 
+def _default_sigint() -> None:
+    # A shell's background job ignores SIGINT and its children inherit that.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -35,6 +40,7 @@ def running(example: str, *args: str) -> Iterator[int]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_default_sigint,
     )
     try:
         deadline = time.monotonic() + TIMEOUT
@@ -120,6 +126,7 @@ def test_ctrl_c_exits_cleanly(example: str) -> None:
         [sys.executable, str(EXAMPLES / example), str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=_default_sigint,
     )
     assert proc.stdout is not None
     assert b"Serving on" in proc.stdout.readline()

@@ -213,6 +213,8 @@ def test_test_helper_serves_prints_the_stdlib_banner_and_exits_0_on_ctrl_c() -> 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell's background job ignores SIGINT and its children inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stdout is not None

@@ -85,7 +85,8 @@ def _serve_files(handler: Any, files: Any) -> None:
     borrowed = files.__new__(files)
     borrowed.__dict__.update(handler.__dict__)
     borrowed.directory = files.directory
-    borrowed.response_headers = None
+    # The command line's -H headers (cli._ExtraHeaders) go on files too.
+    borrowed.response_headers = list(getattr(handler, "extra_headers", ())) or None
     getattr(borrowed, "do_" + handler.command)()
     handler.close_connection = borrowed.close_connection
 

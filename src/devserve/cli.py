@@ -34,7 +34,7 @@ from .accesslog import AccessLogMixin, color_enabled, paint
 from .server import ThreadingHTTPServer, ThreadingHTTPSServer
 from .static import SimpleHTTPRequestHandler
 
-__all__ = ["build_parser", "handler_class", "main", "serve"]
+__all__ = ["build_parser", "handler_class", "main", "serve", "serve_wsgi"]
 
 #: Types a development server should get right whatever the system's mime.types
 #: says (gh-88141: ``.js`` as ``text/plain`` breaks module scripts).
@@ -141,6 +141,35 @@ def build_parser(prog: str = "devserve") -> argparse.ArgumentParser:
         help="behave as python -m http.server: lenient parsing, no path checks, "
         "dotfiles and symlinks served, no cache headers",
     )  # fmt: skip
+    app = parser.add_argument_group("WSGI applications")
+    app.add_argument(
+        "--app", metavar="MODULE:NAME",
+        help="serve a WSGI application: MODULE:NAME, path/to/file.py:NAME or "
+        "MODULE:create_app() (instead of a directory)",
+    )  # fmt: skip
+    app.add_argument(
+        "--reload", action="store_true", help="restart the application when its files change"
+    )
+    app.add_argument(
+        "--reload-include", metavar="PATTERN", action="append", default=[],
+        help="file pattern that triggers a reload (repeatable; default: *.py)",
+    )  # fmt: skip
+    app.add_argument(
+        "--reload-exclude", metavar="PATTERN", action="append", default=[],
+        help="file pattern that never triggers a reload (repeatable)",
+    )  # fmt: skip
+    app.add_argument(
+        "--debug", action="store_true",
+        help="Werkzeug's interactive debugger on errors (never on a shared network)",
+    )  # fmt: skip
+    app.add_argument(
+        "--static", metavar="PREFIX=DIR", action="append", default=[],
+        help="serve files from DIR under the URL PREFIX beside the app (repeatable)",
+    )  # fmt: skip
+    app.add_argument(
+        "--script-name", metavar="PREFIX", default="",
+        help="URL prefix the application is mounted under (SCRIPT_NAME)",
+    )  # fmt: skip
     output = parser.add_argument_group("output")
     output.add_argument("-q", "--quiet", action="store_true", help="no access log")
     return parser
@@ -179,6 +208,7 @@ def handler_class(args: argparse.Namespace) -> type[SimpleHTTPRequestHandler]:
         "serve_dotfiles": args.dotfiles or compat,
         "allow_symlink_escape": args.follow_symlinks or compat,
         "strict_paths": not compat,
+        "announce_close": not compat,
         "spa_fallback": "index.html" if args.spa else None,
         "cors_origin": "*" if args.cors else None,
         "not_found_page": "404.html",
@@ -318,6 +348,68 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _static_mounts(specs: list[str]) -> list[tuple[str, str]]:
+    mounts = []
+    for spec in specs:
+        prefix, equals, directory = spec.partition("=")
+        if not equals or not prefix.startswith("/") or not directory:
+            raise UsageError("--static wants PREFIX=DIR, e.g. /static=assets, not %r" % spec)
+        if not os.path.isdir(directory):
+            raise UsageError("cannot serve %r: not a directory" % directory)
+        mounts.append((prefix, directory))
+    return mounts
+
+
+class _ExtraHeaders:
+    """Add the command line's ``-H`` headers to every final response."""
+
+    extra_headers: tuple[tuple[str, str], ...] = ()
+
+    def end_headers(self) -> None:
+        code = getattr(self, "_status_code", None)
+        if code is not None and code >= 200:
+            for name, value in self.extra_headers:
+                self.send_header(name, value)  # type: ignore[attr-defined]
+        super().end_headers()  # type: ignore[misc]
+
+
+def serve_wsgi(args: argparse.Namespace) -> int:
+    """Serve the WSGI application ``--app`` names, as *args* say; return the exit status."""
+    from .appserver import serve_app
+    from .reloader import DEFAULT_EXCLUDE, DEFAULT_INCLUDE
+    from .wsgi import WSGIHandler
+
+    if args.cgi:
+        raise UsageError("--cgi serves a directory; it cannot be combined with --app")
+    mounts = _static_mounts(args.static)
+    handler: type[WSGIHandler] = WSGIHandler
+    if args.header or args.protocol != WSGIHandler.protocol_version:
+        handler = type(
+            "DevServeWSGIHandler",
+            (_ExtraHeaders, WSGIHandler),
+            {
+                "extra_headers": tuple((name, value) for name, value in args.header),
+                "protocol_version": args.protocol,
+            },
+        )
+    password = _read_password(args.tls_password_file) if args.tls_password_file else None
+    return serve_app(
+        args.app,
+        host="127.0.0.1" if args.bind is None else args.bind,
+        port=args.port,
+        reload=args.reload,
+        debug=args.debug,
+        static=mounts,
+        script_name=args.script_name,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_password=password,
+        reload_include=tuple(args.reload_include) or DEFAULT_INCLUDE,
+        reload_exclude=(*DEFAULT_EXCLUDE, *args.reload_exclude),
+        handler_class=handler,
+    )
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -333,8 +425,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         # A service manager's SIGTERM is a request to stop, like Ctrl+C.
         signal.signal(signal.SIGTERM, _terminate)
+    app_only = [
+        flag for flag, value in (("--reload", args.reload), ("--debug", args.debug),
+                                 ("--static", args.static), ("--script-name", args.script_name))
+        if value and not args.app
+    ]  # fmt: skip
+    if app_only:
+        parser.error("%s needs --app MODULE:NAME" % app_only[0])
     try:
-        return serve(args)
+        return serve_wsgi(args) if args.app else serve(args)
     except UsageError as error:
         print("devserve: error: %s" % error, file=sys.stderr)
         return 2
