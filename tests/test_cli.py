@@ -306,8 +306,8 @@ def test_colour_only_on_a_tty_and_never_with_no_color(monkeypatch: pytest.Monkey
     assert not color_enabled(_Tty())
 
 
-def test_parser_is_extensible() -> None:
+def test_parser_has_the_wsgi_mode() -> None:
     parser = build_parser()
     assert isinstance(parser, argparse.ArgumentParser)
-    parser.add_argument("--app")  # what a later mode does
-    assert parser.parse_args(["--app", "m:app", "9000"]).port == 9000
+    args = parser.parse_args(["--app", "m:app", "9000", "--static", "/s=d", "--reload"])
+    assert (args.app, args.port, args.static, args.reload) == ("m:app", 9000, ["/s=d"], True)
