@@ -12,9 +12,15 @@ author = "devserve developers"
 copyright = "2026, devserve developers"  # noqa: A001
 release = "0.1.0"
 
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.extlinks"]
-# No network here or in CI: link the stdlib docs, RFCs and PEPs with extlinks rather
-# than intersphinx inventories that would have to be downloaded.
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.extlinks", "sphinx.ext.intersphinx"]
+# No network here or in CI: the stdlib's inventory is a small file kept in the repo
+# (_inventories/make_python_inv.py writes it); RFCs and PEPs are extlinks.
+intersphinx_mapping = {"python": ("https://docs.python.org/3", "_inventories/python.inv")}
+# Third-party names with no offline inventory; each is named in the text around it.
+nitpick_ignore = [
+    ("py:class", "werkzeug.debug.DebuggedApplication"),
+    ("py:mod", "watchfiles"),
+]
 extlinks = {
     "pydoc": ("https://docs.python.org/3/library/%s", "%s"),
     "rfc9112": ("https://www.rfc-editor.org/rfc/rfc9112#%s", "RFC 9112 %s"),

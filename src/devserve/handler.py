@@ -159,12 +159,20 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
     announce_close = False
 
     # Set per request; declared for type checkers and for handlers built by hand.
+    #: The request method, e.g. ``"GET"``.
     command: str | None = None
+    #: The request target as sent (not decoded), a leading ``//`` reduced to ``/``.
     path: str = ""
+    #: The request's HTTP version, e.g. ``"HTTP/1.1"``.
     request_version: str = "HTTP/0.9"
+    #: The request line as text, without its line ending, for logging.
     requestline: str = ""
+    #: The request line as read, line ending included.
     raw_requestline: bytes = b""
+    #: Whether the connection closes after this request; set by
+    #: :meth:`parse_request` and by a ``Connection`` header sent with :meth:`send_header`.
     close_connection: bool = True
+    #: The request's header fields, an instance of :attr:`MessageClass`.
     headers: Any = None
     #: The parsed head of the current request, or ``None`` before one is read.
     request_head: RequestHead | None = None

@@ -44,8 +44,11 @@ class HTTPServer(socketserver.TCPServer):
 
     allow_reuse_address = True
     allow_reuse_port = False
+    #: The listen backlog (the stdlib's is 5).
     request_queue_size = 1024
+    #: The host name or address the server is bound to, set by :meth:`server_bind`.
     server_name: str
+    #: The port the server is bound to, set by :meth:`server_bind`.
     server_port: int
 
     def server_bind(self) -> None:
@@ -148,8 +151,11 @@ class ThreadingMixIn:
     .. versionadded:: 0.1 (thread reuse)
     """
 
+    #: Whether worker threads are daemons (they do not keep the process alive).
     daemon_threads = False
+    #: Whether :meth:`server_close` waits for connections being served.
     block_on_close = True
+    #: Seconds an idle worker waits for the next connection before it exits.
     worker_idle_timeout = 30.0
     _pool: _WorkerPool | None = None
     _connections: set[Any] | None = None
@@ -219,7 +225,7 @@ class ThreadingMixIn:
 class ThreadingHTTPServer(ThreadingMixIn, HTTPServer):
     """An :class:`HTTPServer` that serves each connection in its own thread.
 
-    As in :mod:`http.server`, :attr:`daemon_threads` is true.
+    As in :mod:`http.server`, :attr:`~devserve.server.ThreadingMixIn.daemon_threads` is true.
     """
 
     daemon_threads = True
@@ -237,6 +243,7 @@ class HTTPSServer(HTTPServer):
     .. versionadded:: 0.1
     """
 
+    #: Seconds a client has to complete the TLS handshake.
     handshake_timeout = 10.0
 
     def __init__(
