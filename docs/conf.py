@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 project = "devserve"
 author = "devserve developers"
-copyright = "2026, devserve developers"  # noqa: A001
+copyright = "2026, devserve developers"
 release = "0.1.0"
 
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.extlinks", "sphinx.ext.intersphinx"]
