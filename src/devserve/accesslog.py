@@ -61,6 +61,17 @@ class AccessLogMixin:
     _log_code: int | None = None
     _log_note: str | None = None
 
+    _log_second: tuple[int, str] = (0, "")
+
+    def log_date_time_string(self) -> str:
+        """Return the current local time for the log, formatted once a second."""
+        now = int(time.time())
+        second, text = AccessLogMixin._log_second
+        if second != now:
+            text = super().log_date_time_string()  # type: ignore[misc]
+            AccessLogMixin._log_second = (now, text)
+        return text
+
     def parse_request(self) -> bool:
         self._log_start = time.perf_counter()
         return super().parse_request()  # type: ignore[misc, no-any-return]

@@ -12,6 +12,7 @@ looks inside the root is not inside it when one of its components is a symlink.
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -93,9 +94,16 @@ def hidden_segment(segments: list[str]) -> bool:
 
 def contained(path: str, root: str) -> bool:
     """Whether *path*, symlinks resolved, is *root* or inside it (*root* resolved too)."""
-    real_root = os.path.realpath(root)
+    real_root = _real_root(root) if os.path.isabs(root) else os.path.realpath(root)
     real = os.path.realpath(path)
     if real == real_root:
         return True
     prefix = real_root if real_root.endswith(os.sep) else real_root + os.sep
     return real.startswith(prefix)
+
+
+@functools.lru_cache(maxsize=64)
+def _real_root(root: str) -> str:
+    # The served root is resolved once, not on every request (an lstat per component);
+    # a root replaced by a symlink while serving keeps its first resolution.
+    return os.path.realpath(root)

@@ -67,10 +67,23 @@ def status_line(version: str, code: int, reason: str) -> bytes:
     return f"{version} {code} {reason}\r\n".encode("latin-1", "strict")
 
 
+_field_lines: dict[tuple[str, str], bytes] = {}
+_FIELD_LINES_MAX = 512
+
+
 def field_line(name: str, value: str) -> bytes:
     """Return one checked header field line, ``name: value CRLF``, as bytes."""
-    check_field(name, value)
-    return f"{name}: {value}\r\n".encode("latin-1", "strict")
+    key = (name, value)
+    line = _field_lines.get(key)
+    if line is None:
+        # Most fields repeat (Server, Date within a second, Content-Type...): check and
+        # encode each pair once.  The cache is dropped whole when full, never grown.
+        check_field(name, value)
+        line = f"{name}: {value}\r\n".encode("latin-1", "strict")
+        if len(_field_lines) >= _FIELD_LINES_MAX:
+            _field_lines.clear()
+        _field_lines[key] = line
+    return line
 
 
 def body_allowed(code: int, method: str | None = None) -> bool:
