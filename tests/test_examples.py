@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -35,10 +36,20 @@ def free_port() -> int:
 def running(example: str, *args: str) -> Iterator[int]:
     """Start an example on a free port; yield the port once it answers; stop it by pid."""
     port = free_port()
+    with running_command(
+        [sys.executable, str(EXAMPLES / example), str(port), *args], port
+    ) as answering:
+        yield answering
+
+
+@contextmanager
+def running_command(argv: list[str], port: int, cwd: Path | None = None) -> Iterator[int]:
+    """Run *argv* until the block ends; yield *port* once it answers; Ctrl+C it by pid."""
     proc = subprocess.Popen(
-        [sys.executable, str(EXAMPLES / example), str(port), *args],
+        argv,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        cwd=cwd,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
         preexec_fn=_default_sigint,
     )
@@ -111,12 +122,13 @@ def test_json_api_round_trip() -> None:
 
 
 def test_every_example_has_a_docstring_saying_how_to_run_it() -> None:
-    for path in EXAMPLES.glob("*.py"):
+    runnable = [*EXAMPLES.glob("*.py"), *EXAMPLES.glob("*/serve.py")]
+    assert len(runnable) >= 8
+    for path in runnable:
+        name = path.relative_to(EXAMPLES).as_posix()
         text = path.read_text(encoding="utf-8")
-        assert text.startswith('"""'), path.name
-        assert "python examples/%s" % path.name in text or "devserve" in text.split('"""')[1], (
-            path.name
-        )
+        assert text.startswith('"""'), name
+        assert "``python examples/%s" % name in text.split('"""')[1], name
 
 
 @pytest.mark.parametrize("example", ["hello_handler.py", "json_api.py"])
@@ -134,3 +146,114 @@ def test_ctrl_c_exits_cleanly(example: str) -> None:
     _, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0
     assert b"Traceback" not in err
+
+
+def test_static_headers_adds_headers_to_files_and_errors(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<h1>home</h1>\n", encoding="utf-8")
+    (tmp_path / ".env").write_text("SECRET=1\n", encoding="utf-8")
+    with running("static_headers.py", str(tmp_path)) as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+        try:
+            connection.request("GET", "/")
+            first = connection.getresponse()
+            assert (first.status, first.read()) == (200, b"<h1>home</h1>\n")
+            assert first.getheader("Cross-Origin-Opener-Policy") == "same-origin"
+            assert first.getheader("Cross-Origin-Embedder-Policy") == "require-corp"
+            assert first.getheader("X-Content-Type-Options") == "nosniff"
+            assert first.getheader("Cache-Control") == "no-cache"
+            etag = first.getheader("ETag")
+            assert etag
+            # The same connection: the example speaks HTTP/1.1 with keep-alive.
+            connection.request("GET", "/index.html", headers={"If-None-Match": etag})
+            second = connection.getresponse()
+            assert (second.status, second.read()) == (304, b"")
+            assert second.getheader("X-Content-Type-Options") == "nosniff"
+            connection.request("GET", "/.env")
+            hidden = connection.getresponse()
+            hidden.read()
+            assert hidden.status == 404
+            assert hidden.getheader("Cross-Origin-Opener-Policy") == "same-origin"
+        finally:
+            connection.close()
+
+
+def test_sse_app_sends_each_event_as_it_is_yielded() -> None:
+    with running("sse_app.py") as port:
+        assert b"EventSource" in fetch(port, "/")[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+            sock.sendall(
+                b"GET /events?count=3&interval=0.5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            started = time.monotonic()
+            received = b""
+            while b"data: tick 1 " not in received:
+                chunk = sock.recv(65536)
+                assert chunk, received
+                received += chunk
+            # The first event arrives before the generator sleeps: nothing is buffered.
+            assert time.monotonic() - started < 0.45
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert b"Content-Type: text/event-stream" in head
+        assert b"Transfer-Encoding: chunked" in head
+        chunks = decode_chunks(body)
+        # One chunk per item the generator yielded, ended by the last chunk.
+        assert chunks[0] == b": stream opened\n\n"
+        assert [chunk.split(b"\n")[:2] for chunk in chunks[1:]] == [
+            [b"id: %d" % n, b"event: tick"] for n in (1, 2, 3)
+        ]
+
+
+def decode_chunks(body: bytes) -> list[bytes]:
+    """Split a chunked body into its chunks' data, checking the framing as it goes."""
+    chunks = []
+    while True:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            assert body == b"\r\n"
+            return chunks
+        chunks.append(body[:size])
+        assert body[size : size + 2] == b"\r\n"
+        body = body[size + 2 :]
+
+
+def test_sse_app_stream_read_by_a_client_library() -> None:
+    with running("sse_app.py") as port:
+        url = "http://127.0.0.1:%d/events?count=2&interval=0.05" % port
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+            assert response.headers["Cache-Control"] == "no-cache"
+            text = response.read().decode()
+    blocks = [block for block in text.split("\n\n") if block]
+    assert blocks[0] == ": stream opened"
+    assert [block.splitlines()[:2] for block in blocks[1:]] == [
+        ["id: 1", "event: tick"],
+        ["id: 2", "event: tick"],
+    ]
+
+
+def devserve_command() -> list[str]:
+    """The ``devserve`` script installed beside this Python, else ``python -m devserve``."""
+    script = Path(sys.executable).parent / "devserve"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "devserve"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "path", "expected"),
+    [
+        ("examples/sse_app.py:app", "/events?count=1", b"event: tick"),
+        ("examples/flask_app.py:app", "/visits", b"visit 1"),
+    ],
+    ids=["sse", "flask"],
+)
+def test_devserve_app_command_from_the_docstrings(spec: str, path: str, expected: bytes) -> None:
+    port = free_port()
+    argv = [*devserve_command(), "--app", spec, str(port)]
+    with running_command(argv, port, cwd=EXAMPLES.parent):
+        status, body = fetch(port, path)
+    assert status == 200
+    assert expected in body

@@ -10,7 +10,8 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-# role, name, page (relative to https://docs.python.org/3/); the anchor is the name.
+# role, name, page (relative to https://docs.python.org/3/) and, when it is not the
+# name, the anchor.
 NAMES = """
 mod http.server library/http.server.html
 class http.server.BaseHTTPRequestHandler library/http.server.html
@@ -61,15 +62,32 @@ exception ValueError library/exceptions.html
 exception TimeoutError library/exceptions.html
 exception RuntimeError library/exceptions.html
 class http.HTTPStatus library/http.html
+mod wsgiref.simple_server library/wsgiref.html
+class argparse.ArgumentParser library/argparse.html
+class argparse.Namespace library/argparse.html
+data sys.argv library/sys.html
+function ast.literal_eval library/ast.html
+class socket.socket library/socket.html
+class threading.Event library/threading.html
+function html.escape library/html.html
+function urllib.parse.quote library/urllib.parse.html
+class os.DirEntry library/os.html
+class posix.DirEntry library/os.html os.DirEntry
+function dataclasses.replace library/dataclasses.html
+function os.fsencode library/os.html
+class int library/functions.html
+function int library/functions.html
 """
 
 
 def main() -> None:
     lines = []
     for row in NAMES.strip().splitlines():
-        role, name, page = row.split()
+        role, name, page, *anchor = row.split()
         if role == "mod":
             lines.append("%s py:module 0 %s#module-$ -\n" % (name, page))
+        elif anchor:
+            lines.append("%s py:%s 1 %s#%s -\n" % (name, role, page, anchor[0]))
         else:
             lines.append("%s py:%s 1 %s#$ -\n" % (name, role, page))
     header = (

@@ -1,18 +1,20 @@
 """CGIHTTPRequestHandler: run CGI scripts (RFC 3875) found in the CGI directories.
 
 Rule 1: the class is a drop-in for :class:`http.server.CGIHTTPRequestHandler`, which
-Python 3.13 deprecates and 3.15 removes: :attr:`cgi_directories`, :meth:`is_cgi`,
-:meth:`run_cgi`, the same 403, 404 and 501 answers and the path collapsing that closed
-CVE-2014-4650 and bpo-19435.  It never imports the stdlib :mod:`!cgi` module, never
-warns, and never forks the (threaded) server: scripts are started with
-:mod:`subprocess`, and as ``nobody`` when the server runs as root.
+Python 3.13 deprecates and 3.15 removes:
+:attr:`~devserve.CGIHTTPRequestHandler.cgi_directories`,
+:meth:`~devserve.CGIHTTPRequestHandler.is_cgi`,
+:meth:`~devserve.CGIHTTPRequestHandler.run_cgi`, the same 403, 404 and 501 answers and
+the path collapsing that closed CVE-2014-4650 and bpo-19435.  It never imports the
+stdlib :mod:`!cgi` module, never warns, and never forks the (threaded) server: scripts
+are started with :mod:`subprocess`, and as ``nobody`` when the server runs as root.
 Rule 2: the server writes the response, not the script.  The script's header block is
 parsed (``Status``, ``Location``, ``Content-Length``; every other field checked as
-:meth:`send_header` checks it) and the body is framed by the server: a length, chunks,
-or the end of the connection.
+:meth:`~devserve.BaseHTTPRequestHandler.send_header` checks it) and the body is framed
+by the server: a length, chunks, or the end of the connection.
 Rule 3: a script never outlives its request: it runs in its own process group, which
-is killed after :attr:`cgi_timeout` seconds without progress, when the client goes
-away, or when anything else fails.
+is killed after :attr:`~devserve.CGIHTTPRequestHandler.cgi_timeout` seconds without
+progress, when the client goes away, or when anything else fails.
 """
 
 from __future__ import annotations

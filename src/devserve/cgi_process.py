@@ -105,7 +105,7 @@ class ScriptProcess:
     def read(self) -> bytes | None:
         """Return the next output the script writes, or ``None`` at its end.
 
-        Raises :exc:`ScriptTimeout` after :attr:`timeout` seconds without progress.
+        Raises :exc:`ScriptTimeout` after *timeout* seconds without progress.
         """
         if self._ended:
             return None
@@ -153,7 +153,7 @@ class ScriptProcess:
     def close(self) -> int | None:
         """Wait for the script to exit and release its pipes; return its exit code.
 
-        A script still running :attr:`timeout` seconds later is killed.  Returns
+        A script still running *timeout* seconds later is killed.  Returns
         ``None`` for a script that was killed.  Calling it again returns the same.
         """
         if self._closed:

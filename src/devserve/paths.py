@@ -42,7 +42,7 @@ def request_segments(path: str) -> list[str]:
     """Return the decoded segments of a request target's path, ``.`` and ``..`` kept.
 
     The query and fragment are dropped and percent-escapes decoded as
-    :meth:`~devserve.static.SimpleHTTPRequestHandler.translate_path` decodes them,
+    :meth:`~devserve.SimpleHTTPRequestHandler.translate_path` decodes them,
     so ``%2f`` separates segments here too.
     """
     path = path.split("#", 1)[0].split("?", 1)[0]
@@ -84,7 +84,7 @@ def windows_trick(segments: list[str]) -> str | None:
 def hidden_segment(segments: list[str]) -> bool:
     """Whether the normalised path has a segment starting with a dot (``.git``, ``.env``).
 
-    :data:`PUBLIC_DOT_NAMES` are not hidden.
+    The names in ``PUBLIC_DOT_NAMES`` (``.well-known``) are not hidden.
     """
     normal = posixpath.normpath("/" + "/".join(segments))
     return any(

@@ -2,11 +2,13 @@
 
 Rule 1: the class is a drop-in for :class:`http.server.SimpleHTTPRequestHandler`: its
 documented attributes, methods and defaults are kept (symlinks followed, dotfiles
-served, HTTP/1.0, no ``Cache-Control``), and :meth:`translate_path` maps a URL to a
-file exactly as the stdlib does, looking ``os.path`` up at call time.
+served, HTTP/1.0, no ``Cache-Control``), and
+:meth:`~devserve.SimpleHTTPRequestHandler.translate_path` maps a URL to a file exactly
+as the stdlib does, looking ``os.path`` up at call time.
 Rule 2: each behaviour that is better but different is one class attribute
-(:attr:`~SimpleHTTPRequestHandler.etags`, :attr:`~SimpleHTTPRequestHandler.strict_paths`,
-...); devserve's command line turns the safer ones on in a subclass.
+(:attr:`~devserve.SimpleHTTPRequestHandler.etags`,
+:attr:`~devserve.SimpleHTTPRequestHandler.strict_paths`, ...); devserve's command line
+turns the safer ones on in a subclass.
 Rule 3: purely additive HTTP features are on here too: ``Range``/``If-Range``
 (a client that sends ``Range`` understands 206), JSON listings for clients that ask,
 and bodies sent with ``sendfile``; parsing of those headers lives in
@@ -175,7 +177,10 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         response_headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         **kwargs: Any,
     ) -> None:
+        #: The directory served, as a string; *directory*, or the current directory.
         self.directory = os.fspath(directory or os.getcwd())
+        #: Headers added to every final response: a mapping, ``(name, value)``
+        #: pairs, or ``None``.
         self.response_headers = response_headers
         super().__init__(*args, **kwargs)
 

@@ -34,6 +34,7 @@ class ProtocolError(Exception):
     version with an HTTP/0.9-style bare body, and the handler mirrors that.
     """
 
+    #: The HTTP status code to answer with.
     status = 400
 
     def __init__(
@@ -44,8 +45,12 @@ class ProtocolError(Exception):
         version: str | None = None,
     ) -> None:
         super().__init__(message)
+        #: The short reason, sent as the reason phrase.
         self.message = message
+        #: A longer explanation for the error page, or ``None``.
         self.explain = explain
+        #: The request's HTTP version if it was read and accepted before the fault
+        #: was found, else ``None``.
         self.version = version
 
 

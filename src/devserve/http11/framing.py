@@ -207,7 +207,10 @@ class ChunkedReader:
         self._limits = limits
         self._left_in_chunk = 0
         self._total = 0
+        #: Whether the last chunk and the trailer section have been read.
         self.done = False
+        #: The trailer fields as ``(name, value)`` byte pairs, in order; filled when
+        #: the body has been read to its end.
         self.trailers: list[tuple[bytes, bytes]] = []
 
     def read(self, size: int = -1) -> bytes:

@@ -8,7 +8,7 @@ Rule 2: framing checks are never relaxed.  ``strict=False`` only keeps the lenie
 of :mod:`http.server` that code written for it relies on: bare LF line ends, runs of
 blanks in the request line, leading zeros in the version, raw non-ASCII bytes in the
 target, HTTP/0.9 and a missing ``Host``.
-Rule 3: nothing here reads a socket; :func:`read_field_lines` pulls lines from any
+Rule 3: nothing here reads a socket; :func:`~devserve.http11.read_field_lines` pulls lines from any
 binary file object, so the same code runs on a socket's reader or on test bytes.
 """
 

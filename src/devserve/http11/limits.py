@@ -16,39 +16,34 @@ __all__ = ["DEFAULT_LIMITS", "Limits"]
 class Limits:
     """Size limits applied while reading a request.
 
-    ``max_request_line``
-        Bytes in the request line, without its line ending (414 beyond).
-    ``max_field_line``
-        Bytes in one header or trailer line (431 beyond).
-    ``max_fields``
-        Lines in a header (or trailer) section, its blank last line included, as
-        :mod:`http.client` counts them: the default 100 lets 99 fields through and
-        answers 100 with 431, exactly as :mod:`http.server` does.
-    ``max_head_size``
-        Bytes in the whole head, request line included (431).
-    ``max_chunk_line``
-        Bytes in a chunk-size line, extensions and CRLF included (400).
-    ``max_chunk_size_digits``
-        Hexadecimal digits of a chunk size after leading zeros (400): 16 digits hold
-        any size a 64-bit file can, and bound the work done before ``int()``.
-    ``max_content_length_digits``
-        Decimal digits of ``Content-Length`` after leading zeros (413 beyond).
-    ``max_body_size``
-        Bytes of request body read through the body readers, or ``None`` (413).
-    ``max_drain_size``
-        Bytes of an unread body the server reads and discards to keep a connection
-        alive; a larger remainder closes the connection instead.
+    A frozen dataclass: make a variant with :func:`dataclasses.replace`, for example
+    ``replace(DEFAULT_LIMITS, max_body_size=1 << 20)``, and set it as a handler's
+    :attr:`~devserve.BaseHTTPRequestHandler.limits`.
     """
 
+    #: Bytes in the request line, without its line ending (414 beyond).
     max_request_line: int = 65536
+    #: Bytes in one header or trailer line (431 beyond).
     max_field_line: int = 65536
+    #: Lines in a header (or trailer) section, its blank last line included, as
+    #: :mod:`http.client` counts them: the default 100 lets 99 fields through and
+    #: answers 100 with 431, exactly as :mod:`http.server` does.
     max_fields: int = 100
+    #: Bytes in the whole head, request line included (431).
     max_head_size: int = 262144
+    #: Bytes in a chunk-size line, extensions and CRLF included (400).
     max_chunk_line: int = 4096
+    #: Hexadecimal digits of a chunk size after leading zeros (400): 16 digits hold
+    #: any size a 64-bit file can, and bound the work done before ``int()``.
     max_chunk_size_digits: int = 16
+    #: Decimal digits of ``Content-Length`` after leading zeros (413 beyond).
     max_content_length_digits: int = 18
+    #: Bytes of request body read through the body readers, or ``None`` (413).
     max_body_size: int | None = None
+    #: Bytes of an unread body the server reads and discards to keep a connection
+    #: alive; a larger remainder closes the connection instead.
     max_drain_size: int = 1 << 20
 
 
+#: The limits every handler uses unless it sets its own.
 DEFAULT_LIMITS = Limits()
