@@ -141,7 +141,7 @@ def test_defaults_loopback_on_both_families(running: list[Devserve], site: Path)
     if socket.has_ipv6 and len(hosts) == 2:
         assert hosts[1] == "::1"
         with socket.create_connection(("::1", server.port), timeout=TIMEOUT) as sock:
-            sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n")
             assert sock.recv(100).startswith(b"HTTP/1.1 200 ")
     assert server.stop()[0] == 0
 

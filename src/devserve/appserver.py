@@ -10,14 +10,17 @@ keep-alive loop and limits as the application: only the path prefix decides.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .apploader import AppLoadError, load_app
+from .devloop import browser_url, open_browser
+from .hostcheck import HostCheckMixin
+from .injection import LiveReloadMiddleware, LiveReloadWSGIMixin
+from .livereload import LiveReload
 from .reloader import (
     DEFAULT_EXCLUDE,
     DEFAULT_INCLUDE,
@@ -127,6 +130,9 @@ def serve_app(
     reload_include: Sequence[str] = DEFAULT_INCLUDE,
     reload_exclude: Sequence[str] = DEFAULT_EXCLUDE,
     handler_class: type[WSGIHandler] = WSGIHandler,
+    livereload: bool = False,
+    allowed_hosts: Sequence[str] | None = None,
+    open_browser: bool = False,
 ) -> int:
     """Serve the application *app_spec* names until interrupted; return an exit status.
 
@@ -138,7 +144,10 @@ def serve_app(
     server when a file matching *reload_include* under the current directory or
     *reload_paths* changes, keeping the listening socket open.  Returns 0 after
     Ctrl+C, 1 when the application cannot be loaded, 2 when the address cannot
-    be bound.
+    be bound.  *livereload* puts the live-reload script into the application's
+    pages and makes browsers reload after a restart or a change (stylesheets are
+    swapped without either).  *allowed_hosts*, unless ``None``, turns the ``Host``
+    check on (see :mod:`devserve.hostcheck`).  *open_browser* opens the page.
 
     .. versionadded:: 0.1
     """
@@ -155,7 +164,9 @@ def serve_app(
         except OSError as error:
             sys.stderr.write("devserve: cannot listen on %s:%d: %s\n" % (host, port, error))
             return 2
-        _banner(listener, app_spec, tls_cert is not None, debug, reload)
+        _banner(listener, app_spec, tls_cert is not None, debug, reload, livereload)
+        if open_browser:
+            _open(listener, tls_cert is not None)
         return restart_with_reloader([listener.socket])
 
     try:
@@ -166,7 +177,11 @@ def serve_app(
             sys.stderr.write(" * Waiting for a change to restart\n")
             return serve_until_changed(None, lambda: None, watched, reload_include, reload_exclude)
         return 1
-    handler = mount_static(handler_class, static) if static else handler_class
+    if livereload:
+        watched += [directory for _prefix, directory in static]
+    live = LiveReload(watched, reload_include, reload_exclude)
+    handler = _dev_handler(handler_class, live if livereload else None, allowed_hosts)
+    handler = mount_static(handler, static) if static else handler
     sockets = inherited_sockets() if child else []
     try:
         server = server_class((host, port), handler, not sockets, script_name=script_name, **tls)
@@ -179,20 +194,68 @@ def serve_app(
         from .debug import debug_app
 
         app = debug_app(app, [host])
+    if livereload:
+        app = LiveReloadMiddleware(app, live)
     server.set_app(app)
     if not child:
-        _banner(server, app_spec, tls_cert is not None, debug, reload)
+        _banner(server, app_spec, tls_cert is not None, debug, reload, livereload)
+        if open_browser:
+            _open(server, tls_cert is not None)
     with server:
         if reload:
+            # The restart makes browsers reload (a new boot id); a change to
+            # stylesheets only is swapped in place without one.
             return serve_until_changed(
-                server.serve_forever, server.shutdown, watched, reload_include, reload_exclude
-            )
-        with contextlib.suppress(KeyboardInterrupt):
+                server.serve_forever, server.shutdown, watched, reload_include, reload_exclude,
+                on_change=_swap_stylesheets(live) if livereload else None,
+            )  # fmt: skip
+        if livereload:
+            live.start()
+        try:
             server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            live.close()
     return 0
 
 
-def _banner(server: Any, app_spec: str, tls: bool, debug: bool, reload: bool) -> None:
+def _dev_handler(
+    handler_class: type[WSGIHandler],
+    livereload: LiveReload | None,
+    allowed_hosts: Sequence[str] | None,
+) -> type[WSGIHandler]:
+    mixins: tuple[type, ...] = ()
+    if allowed_hosts is not None:
+        mixins += (HostCheckMixin,)
+    if livereload is not None:
+        mixins += (LiveReloadWSGIMixin,)
+    if not mixins:
+        return handler_class
+    attributes: dict[str, Any] = {"livereload": livereload}
+    if allowed_hosts is not None:
+        attributes["allowed_hosts"] = tuple(allowed_hosts)
+    return type(handler_class.__name__, (*mixins, handler_class), attributes)
+
+
+def _swap_stylesheets(live: LiveReload) -> Callable[[set[str]], bool]:
+    def on_change(changed: set[str]) -> bool:
+        if all(path.lower().endswith(".css") for path in changed):
+            live.notify(changed)
+            return True
+        return False
+
+    return on_change
+
+
+def _open(server: Any, tls: bool) -> None:
+    host, port = server.socket.getsockname()[:2]
+    open_browser(browser_url(host, port, "https" if tls else "http"))
+
+
+def _banner(
+    server: Any, app_spec: str, tls: bool, debug: bool, reload: bool, livereload: bool = False
+) -> None:
     host, port = server.socket.getsockname()[:2]
     url_host = "[%s]" % host if ":" in host else host
     scheme = "https" if tls else "http"
@@ -200,6 +263,8 @@ def _banner(server: Any, app_spec: str, tls: bool, debug: bool, reload: bool) ->
     print(" * Running on %s://%s:%d/ (press Ctrl+C to quit)" % (scheme, url_host, port))
     if reload:
         print(" * Restarting on changes (WERKZEUG_RUN_MAIN protocol)")
+    if livereload:
+        print(" * Live reload: on")
     if debug:
         print(" * Debug mode: on")
     sys.stdout.flush()

@@ -29,8 +29,12 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from . import __version__
+from . import __version__, devloop
 from .accesslog import AccessLogMixin, color_enabled, paint
+from .devtls import MissingCryptography
+from .hostcheck import HostCheckMixin
+from .injection import LiveReloadMixin
+from .livereload import LiveReload
 from .server import ThreadingHTTPServer, ThreadingHTTPSServer
 from .static import SimpleHTTPRequestHandler
 
@@ -152,11 +156,14 @@ def build_parser(prog: str = "devserve") -> argparse.ArgumentParser:
     )
     app.add_argument(
         "--reload-include", metavar="PATTERN", action="append", default=[],
-        help="file pattern that triggers a reload (repeatable; default: *.py)",
+        help="file pattern that triggers a reload or live reload (repeatable; default: "
+        "*.py for --app, plus templates, CSS and JS with --livereload; every file "
+        "for a directory)",
     )  # fmt: skip
     app.add_argument(
         "--reload-exclude", metavar="PATTERN", action="append", default=[],
-        help="file pattern that never triggers a reload (repeatable)",
+        help="file pattern that never triggers a reload or live reload (repeatable; "
+        "caches, version control and editors' temporary files never do)",
     )  # fmt: skip
     app.add_argument(
         "--debug", action="store_true",
@@ -170,6 +177,7 @@ def build_parser(prog: str = "devserve") -> argparse.ArgumentParser:
         "--script-name", metavar="PREFIX", default="",
         help="URL prefix the application is mounted under (SCRIPT_NAME)",
     )  # fmt: skip
+    devloop.add_options(parser, tls)
     output = parser.add_argument_group("output")
     output.add_argument("-q", "--quiet", action="store_true", help="no access log")
     return parser
@@ -185,8 +193,13 @@ def _base_handler(args: argparse.Namespace) -> type[SimpleHTTPRequestHandler]:
     return SimpleHTTPRequestHandler
 
 
-def handler_class(args: argparse.Namespace) -> type[SimpleHTTPRequestHandler]:
-    """Return a new handler class configured by *args*; library classes stay untouched."""
+def handler_class(
+    args: argparse.Namespace, livereload: LiveReload | None = None
+) -> type[SimpleHTTPRequestHandler]:
+    """Return a new handler class configured by *args*; library classes stay untouched.
+
+    With *livereload*, pages get its script and its event stream is answered.
+    """
     base = _base_handler(args)
     directory = os.path.abspath(args.directory or os.getcwd())
     if not os.path.isdir(directory):
@@ -213,6 +226,8 @@ def handler_class(args: argparse.Namespace) -> type[SimpleHTTPRequestHandler]:
         "cors_origin": "*" if args.cors else None,
         "not_found_page": "404.html",
         "extensions_map": {**base.extensions_map, **DEV_TYPES},
+        "allowed_hosts": devloop.allowed_hosts(args),
+        "livereload": livereload,
     }
 
     def __init__(self: Any, *init_args: Any, **kwargs: Any) -> None:
@@ -224,6 +239,7 @@ def handler_class(args: argparse.Namespace) -> type[SimpleHTTPRequestHandler]:
     if args.quiet:
         attributes["log_message"] = lambda self, format, *log_args: None
     mixins: tuple[type, ...] = () if args.quiet else (AccessLogMixin,)
+    mixins += (HostCheckMixin, LiveReloadMixin)
     return type("DevServeHandler", (*mixins, base), attributes)
 
 
@@ -326,10 +342,17 @@ def _banner(servers: list[Any], args: argparse.Namespace, directory: str, color:
 
 def serve(args: argparse.Namespace) -> int:
     """Serve as *args* say until interrupted; return the exit status."""
-    handler = handler_class(args)
-    servers = _make_servers(args, handler)
     directory = os.path.abspath(args.directory or os.getcwd())
+    livereload = devloop.files_livereload(args, directory)
+    handler = handler_class(args, livereload)
+    servers = _make_servers(args, handler)
     _banner(servers, args, directory, color_enabled(sys.stdout))
+    if livereload is not None:
+        livereload.start()
+        print("Live reload: watching %s" % directory, flush=True)
+    if args.open:
+        host, port = servers[0].socket.getsockname()[:2]
+        devloop.open_browser(devloop.browser_url(host, port, "https" if args.tls_cert else "http"))
     threads = [
         threading.Thread(target=server.serve_forever, daemon=True, name="devserve-listener")
         for server in servers[1:]
@@ -343,6 +366,8 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         for server in servers[1:]:
             server.shutdown()
+        if livereload is not None:
+            livereload.close()
         for server in servers:
             server.server_close()
     return 0
@@ -376,7 +401,6 @@ class _ExtraHeaders:
 def serve_wsgi(args: argparse.Namespace) -> int:
     """Serve the WSGI application ``--app`` names, as *args* say; return the exit status."""
     from .appserver import serve_app
-    from .reloader import DEFAULT_EXCLUDE, DEFAULT_INCLUDE
     from .wsgi import WSGIHandler
 
     if args.cgi:
@@ -393,6 +417,7 @@ def serve_wsgi(args: argparse.Namespace) -> int:
             },
         )
     password = _read_password(args.tls_password_file) if args.tls_password_file else None
+    include, exclude = devloop.watch_patterns(args, app=True)
     return serve_app(
         args.app,
         host="127.0.0.1" if args.bind is None else args.bind,
@@ -404,9 +429,12 @@ def serve_wsgi(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         tls_password=password,
-        reload_include=tuple(args.reload_include) or DEFAULT_INCLUDE,
-        reload_exclude=(*DEFAULT_EXCLUDE, *args.reload_exclude),
+        reload_include=include,
+        reload_exclude=exclude,
         handler_class=handler,
+        livereload=args.livereload,
+        allowed_hosts=devloop.allowed_hosts(args),
+        open_browser=args.open,
     )
 
 
@@ -422,6 +450,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--tls-key requires --tls-cert to be set")
     if args.tls_password_file and not args.tls_cert:
         parser.error("--tls-password-file requires --tls-cert to be set")
+    if args.tls and args.tls_cert:
+        parser.error("--tls adhoc makes its own certificate: it cannot be combined with --tls-cert")
     if threading.current_thread() is threading.main_thread():
         # A service manager's SIGTERM is a request to stop, like Ctrl+C.
         signal.signal(signal.SIGTERM, _terminate)
@@ -433,7 +463,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if app_only:
         parser.error("%s needs --app MODULE:NAME" % app_only[0])
     try:
-        return serve_wsgi(args) if args.app else serve(args)
+        with contextlib.ExitStack() as cleanup:
+            devloop.prepare_tls(args, cleanup)
+            return serve_wsgi(args) if args.app else serve(args)
+    except MissingCryptography as error:
+        print("devserve: error: %s" % error, file=sys.stderr)
+        return 2
     except UsageError as error:
         print("devserve: error: %s" % error, file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 __all__ = [
     "DEFAULT_EXCLUDE",
     "DEFAULT_INCLUDE",
+    "EDITOR_TEMPORARY",
     "RESTART_CODE",
     "inherited_sockets",
     "is_running_from_reloader",
@@ -38,10 +39,17 @@ __all__ = [
 RESTART_CODE = 3
 #: What is watched by default: Python sources.
 DEFAULT_INCLUDE: tuple[str, ...] = ("*.py",)
+#: Files editors write beside the one being saved, and delete again: swap, backup and
+#: lock files (vim, emacs, kate), atomic-save temporaries (JetBrains, gedit, vim's
+#: ``4913`` probe) and Office lock files.  A change to one of them is never a change.
+EDITOR_TEMPORARY: tuple[str, ...] = (
+    "*.swp", "*.swo", "*.swx", "*~", ".#*", "#*#", "4913", "*.kate-swp", "*___jb_tmp___",
+    "*___jb_old___", ".goutputstream-*", "~$*", "*.tmp", "*.crdownload", ".DS_Store",
+)  # fmt: skip
 #: Never watched: tool caches, version control, environments and editor droppings.
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     "__pycache__", ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "node_modules",
-    ".mypy_cache", ".pytest_cache", ".ruff_cache", "*.pyc", "*.swp", "*~", ".#*",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", "*.pyc", *EDITOR_TEMPORARY,
 )  # fmt: skip
 _FDS_VARIABLE = "DEVSERVE_SERVER_FDS"
 _Snapshot = dict[str, tuple[int, int]]
@@ -187,17 +195,24 @@ def serve_until_changed(
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
     *,
     interval: float = 0.5,
+    on_change: Callable[[set[str]], bool] | None = None,
 ) -> int:
     """In the child: run *serve* in a thread until a watched file changes; return 3.
 
     *serve* may be ``None`` (the application failed to load): then only the
-    watching is done, and the next edit restarts the child.
+    watching is done, and the next edit restarts the child.  *on_change*, when
+    given, sees each set of changed paths first and returns true when it dealt
+    with them without a restart (live reload swapping a stylesheet).
     """
     changes = watch(paths, include, exclude, interval=interval)
     if serve is not None:
         threading.Thread(target=serve, name="devserve-serve", daemon=True).start()
     try:
-        changed = next(changes)
+        for changed in changes:
+            if on_change is None or not on_change(changed):
+                break
+        else:  # pragma: no cover -- watch() only ends when told to stop
+            return 0
     except KeyboardInterrupt:
         shutdown()
         return 0
