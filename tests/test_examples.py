@@ -5,10 +5,12 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -257,3 +259,33 @@ def test_devserve_app_command_from_the_docstrings(spec: str, path: str, expected
         status, body = fetch(port, path)
     assert status == 200
     assert expected in body
+
+
+def test_cgi_server_runs_scripts_from_the_directory_given() -> None:
+    # As root the scripts run as nobody, who must be able to reach them: a private
+    # pytest tmp_path is not world-traversable, so make a directory that is.
+    site = Path(tempfile.mkdtemp(prefix="devserve-example-cgi-server-"))
+    try:
+        site.chmod(0o755)
+        shutil.copytree(EXAMPLES / "cgi-bin", site / "tools" / "cgi")
+        for path in [site / "tools", site / "tools" / "cgi", *(site / "tools" / "cgi").iterdir()]:
+            path.chmod(0o755)
+        (site / "index.html").write_text("<h1>not a script</h1>\n", encoding="utf-8")
+        with running("cgi_server.py", str(site)) as port:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+            try:
+                connection.request("GET", "/tools/cgi/env.sh/a?b=1")
+                response = connection.getresponse()
+                lines = response.read().decode().splitlines()
+                assert response.status == 200
+                assert "PATH_INFO=/a" in lines
+                assert "QUERY_STRING=b=1" in lines
+                # Framed for keep-alive: the same connection serves a file next.
+                connection.request("GET", "/index.html")
+                response = connection.getresponse()
+                assert (response.status, response.read()) == (200, b"<h1>not a script</h1>\n")
+            finally:
+                connection.close()
+            assert fetch(port, "/index.html", b"x=1")[0] == 501
+    finally:
+        shutil.rmtree(site)

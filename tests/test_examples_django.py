@@ -71,7 +71,9 @@ def test_devserve_app_from_the_project_directory() -> None:
     port = free_port()
     argv = [*devserve_command(), "--app", "mysite.wsgi:application", str(port)]
     with running_command(argv, port, cwd=PROJECT):
-        assert observe(port) == EXPECTED
+        # The command line's own Host allowlist (loopback binds) answers a foreign
+        # Host with 403 before Django's ALLOWED_HOSTS check would answer 400.
+        assert observe(port) == [*EXPECTED[:-1], 403]
 
 
 def test_script_name_mount_reaches_django() -> None:

@@ -62,6 +62,7 @@ exception ValueError library/exceptions.html
 exception TimeoutError library/exceptions.html
 exception RuntimeError library/exceptions.html
 class http.HTTPStatus library/http.html
+mod logging library/logging.html
 mod wsgiref.simple_server library/wsgiref.html
 class argparse.ArgumentParser library/argparse.html
 class argparse.Namespace library/argparse.html
