@@ -32,6 +32,7 @@ from typing import Any
 from . import __version__, devloop
 from .accesslog import AccessLogMixin, color_enabled, paint
 from .devtls import MissingCryptography
+from .filecache import FileCache
 from .hostcheck import HostCheckMixin
 from .injection import LiveReloadMixin
 from .livereload import LiveReload
@@ -222,6 +223,7 @@ def handler_class(
         "allow_symlink_escape": args.follow_symlinks or compat,
         "strict_paths": not compat,
         "announce_close": not compat,
+        "file_cache": None if compat else FileCache(),
         "spa_fallback": "index.html" if args.spa else None,
         "cors_origin": "*" if args.cors else None,
         "not_found_page": "404.html",

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, BinaryIO, ClassVar
 
+from .filecache import CachedFile, FileCache
 from .handler import BaseHTTPRequestHandler
 from .http11.conditional import make_etag, none_match, range_condition_holds
 from .http11.negotiation import choose_coding, prefers_json
@@ -166,6 +167,13 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
     #:
     #: .. versionadded:: 0.1
     not_found_page: str | None = None
+
+    #: A :class:`~devserve.filecache.FileCache` keeping small unchanged files in
+    #: memory (validated by ``stat`` on every request), or ``None`` to open and
+    #: read each time as the stdlib does.  Off here; on in devserve's command line.
+    #:
+    #: .. versionadded:: 0.1
+    file_cache: FileCache | None = None
 
     _plan: _BodyPlan | None = None
     _vary: tuple[str, ...] = ()
@@ -301,12 +309,23 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         if info is None and self.spa_fallback and self._wants_page(segments):
             path = os.path.join(self.directory, self.spa_fallback)
             info = _stat(path)
-        if info is None or not stat.S_ISREG(info.st_mode) or not self._inside_root(path):
+        if info is None or not stat.S_ISREG(info.st_mode):
             # Non-regular files too: opening a FIFO would block this thread for good.
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
-        ctype = self.guess_type(path)
+        cache = self.file_cache
+        cached = cache.get(path, info) if cache is not None else None
+        if cached is None and not self._inside_root(path):
+            # A cached entry was inside the root when read, and is the same file still.
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
         coding, served = self._choose_coding(path, info)
+        if cache is not None and coding is None:
+            if cached is None:
+                cached = cache.load(path, info)
+            if cached is not None:
+                return self._send_cached_head(cached, path)
+        ctype = self.guess_type(path)
         try:
             f = open(served, "rb")  # noqa: SIM115 -- the caller closes it
         except OSError:
@@ -318,8 +337,15 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             f.close()
             raise
 
-    def _send_file_head(self, f: BinaryIO, ctype: str, coding: str | None) -> BinaryIO | None:
-        fs = os.fstat(f.fileno())
+    def _send_cached_head(self, cached: CachedFile, path: str) -> BinaryIO | None:
+        if cached.content_type is None:
+            cached.content_type = self.guess_type(path)
+        return self._send_file_head(io.BytesIO(cached.data), cached.content_type, None, cached)
+
+    def _send_file_head(
+        self, f: BinaryIO, ctype: str, coding: str | None, cached: CachedFile | None = None
+    ) -> BinaryIO | None:
+        fs = os.fstat(f.fileno()) if cached is None else cached.stat
         size = fs.st_size
         etag = make_etag(size, fs.st_mtime_ns, fs.st_ino, coding or "") if self.etags else None
         if self._not_modified(fs.st_mtime, etag):
@@ -328,7 +354,12 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             self.end_headers()
             f.close()
             return None
-        last_modified = self.date_time_string(fs.st_mtime)
+        if cached is None or cached.last_modified is None:
+            last_modified = self.date_time_string(fs.st_mtime)
+            if cached is not None:
+                cached.last_modified = last_modified
+        else:
+            last_modified = cached.last_modified
         try:
             ranges = self._requested_ranges(size, int(fs.st_mtime), etag)
         except RangeNotSatisfiable:
