@@ -33,6 +33,8 @@ extlinks = {
     "rfc9110": ("https://www.rfc-editor.org/rfc/rfc9110#%s", "RFC 9110 %s"),
     "gh": ("https://github.com/python/cpython/issues/%s", "gh-%s"),
 }
+# devserve.pytest_plugin imports pytest, which the docs extra does not install.
+autodoc_mock_imports = ["pytest"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 nitpicky = False

@@ -73,6 +73,7 @@ class threading.Event library/threading.html
 function html.escape library/html.html
 function urllib.parse.quote library/urllib.parse.html
 class os.DirEntry library/os.html
+class os.stat_result library/os.html
 class posix.DirEntry library/os.html os.DirEntry
 function dataclasses.replace library/dataclasses.html
 function os.fsencode library/os.html
