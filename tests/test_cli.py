@@ -8,6 +8,7 @@ import io
 import os
 import re
 import selectors
+import shlex
 import signal
 import socket
 import ssl
@@ -311,3 +312,50 @@ def test_parser_has_the_wsgi_mode() -> None:
     assert isinstance(parser, argparse.ArgumentParser)
     args = parser.parse_args(["--app", "m:app", "9000", "--static", "/s=d", "--reload"])
     assert (args.app, args.port, args.static, args.reload) == ("m:app", 9000, ["/s=d"], True)
+
+
+# -- the development loop ---------------------------------------------------------
+
+
+def test_livereload_injects_and_streams_a_change(running: list[Devserve], site: Path) -> None:
+    from test_livereload import Stream
+
+    server = start(running, "0", "-b", "127.0.0.1", "-d", str(site), "--livereload")
+    page = requests.get(server.url + "/", timeout=TIMEOUT)
+    assert page.text.startswith('<div id=app></div><script data-devserve="livereload">')
+    assert page.headers["Content-Length"] == str(len(page.content))
+    assert requests.get(server.url + "/hello.txt", timeout=TIMEOUT).text == "hello\n"
+    stream = Stream(server.port)
+    try:
+        assert stream.event()["event"] == "hello"
+        time.sleep(0.3)  # the watcher has taken its first look
+        (site / "index.html").write_text("<div id=app>2</div>")
+        assert stream.event()["event"] == "reload"
+    finally:
+        stream.close()
+    assert server.stop()[0] == 0
+
+
+def test_host_check_on_loopback_and_allowed_hosts(running: list[Devserve], site: Path) -> None:
+    server = start(running, "0", "-d", str(site), "--allowed-host", ".dev.test")
+    url = server.url + "/hello.txt"
+    assert requests.get(url, timeout=TIMEOUT).status_code == 200  # Host: 127.0.0.1:PORT
+    for host, status in (("localhost", 200), ("app.dev.test", 200), ("evil.example", 403)):
+        response = requests.get(url, headers={"Host": host}, timeout=TIMEOUT)
+        assert response.status_code == status, host
+    assert "--allowed-host evil.example" in response.text
+    assert server.stop()[0] == 0
+
+
+def test_open_starts_the_browser_at_the_served_url(
+    running: list[Devserve], site: Path, tmp_path: Path
+) -> None:
+    opened = tmp_path / "opened"
+    record = "import sys; open(%r, 'w').write(sys.argv[1])" % str(opened)
+    browser = "%s -c %s %%s" % (sys.executable, shlex.quote(record))
+    server = start(running, "0", "-d", str(site), "--open", env={"BROWSER": browser})
+    deadline = time.monotonic() + TIMEOUT
+    while not opened.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert opened.read_text() == "http://127.0.0.1:%d/" % server.port
+    assert server.stop()[0] == 0

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -20,13 +21,13 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start(*args: str) -> tuple[subprocess.Popen[str], int]:
+def start(*args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "devserve", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         preexec_fn=_default_sigint,
     )
     assert proc.stdout is not None
@@ -91,3 +92,70 @@ def test_app_usage_errors_are_one_line(args: list[str], code: int, message: str)
     assert proc.returncode == code
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+FLASK_APP = """
+from flask import Flask, render_template
+app = Flask(__name__)
+
+@app.get("/")
+def page():
+    return render_template("page.html")
+"""
+
+
+def flask_project(root: Path) -> Path:
+    (root / "templates").mkdir()
+    (root / "static").mkdir()
+    (root / "app.py").write_text(FLASK_APP)
+    (root / "templates" / "page.html").write_text(
+        '<html><head><link rel="stylesheet" href="/static/site.css"></head>'
+        "<body><h1>first</h1></body></html>"
+    )
+    (root / "static" / "site.css").write_text("h1 { color: red }")
+    return root
+
+
+def test_app_livereload_injects_into_pages_only(tmp_path: Path) -> None:
+    flask_project(tmp_path)
+    proc, port = start("--app", "app.py:app", "0", "--livereload", cwd=tmp_path)
+    try:
+        status, headers, body = fetch(port, "/")
+        assert status == 200
+        assert b'<h1>first</h1><script data-devserve="livereload">' in body
+        assert headers["Content-Length"] == str(len(body))
+        _status, _headers, css = fetch(port, "/static/site.css")
+        assert css == b"h1 { color: red }"
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+
+
+def test_app_reload_livereload_swaps_css_in_place_and_reloads_after_a_template_change(
+    tmp_path: Path,
+) -> None:
+    from test_livereload import Stream
+
+    flask_project(tmp_path)
+    proc, port = start("--app", "app.py:app", "0", "--reload", "--livereload", cwd=tmp_path)
+    stream = None
+    try:
+        stream = Stream(port)
+        first_boot = stream.event()["data"]["boot"]
+        time.sleep(0.3)  # the child's watcher has taken its first look
+        (tmp_path / "static" / "site.css").write_text("h1 { color: blue }")
+        assert stream.event() == {"id": "1", "event": "css", "data": {"names": ["site.css"]}}
+        (tmp_path / "templates" / "page.html").write_text("<body><h1>second</h1></body>")
+        with pytest.raises(EOFError):
+            stream.event()  # the child restarted: its streams ended
+        stream.close()
+        stream = Stream(port)  # what the browser's EventSource does by itself
+        assert stream.event()["data"]["boot"] != first_boot
+        assert b"<h1>second</h1>" in fetch(port, "/")[2]
+    finally:
+        if stream is not None:
+            stream.close()
+        code, err = stop(proc)
+    assert code == 0, err
+    assert "Detected change in" in err
+    assert "page.html" in err

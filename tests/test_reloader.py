@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from devserve.reloader import watch
+from devserve.reloader import RESTART_CODE, serve_until_changed, watch
 
 TIMEOUT = 10
 
@@ -137,3 +137,30 @@ def test_reload_restarts_on_change_and_keeps_the_socket(tmp_path: Path) -> None:
         proc.stderr.close()  # type: ignore[union-attr]
     assert "Detected change in" in err
     assert proc.returncode == 0
+
+
+def test_serve_until_changed_lets_on_change_keep_serving(tmp_path: Path) -> None:
+    (tmp_path / "site.css").write_text("a {}")
+    (tmp_path / "app.py").write_text("")
+    handled: list[set[str]] = []
+    stopped = threading.Event()
+
+    def on_change(changed: set[str]) -> bool:
+        handled.append(changed)
+        return all(p.endswith(".css") for p in changed)
+
+    def edit() -> None:
+        time.sleep(0.3)
+        (tmp_path / "site.css").write_text("a { color: red }")
+        time.sleep(0.5)
+        (tmp_path / "app.py").write_text("x = 1")
+
+    editor = threading.Thread(target=edit)
+    editor.start()
+    code = serve_until_changed(
+        None, stopped.set, [tmp_path], ["*.py", "*.css"], interval=0.05, on_change=on_change
+    )
+    editor.join()
+    assert code == RESTART_CODE
+    assert stopped.is_set()
+    assert handled == [{str(tmp_path / "site.css")}, {str(tmp_path / "app.py")}]

@@ -348,9 +348,11 @@ def serve(args: argparse.Namespace) -> int:
     livereload = devloop.files_livereload(args, directory)
     handler = handler_class(args, livereload)
     servers = _make_servers(args, handler)
+    if livereload is not None:
+        # Started before the banner: whoever waits for it may edit a file at once.
+        livereload.start()
     _banner(servers, args, directory, color_enabled(sys.stdout))
     if livereload is not None:
-        livereload.start()
         print("Live reload: watching %s" % directory, flush=True)
     if args.open:
         host, port = servers[0].socket.getsockname()[:2]

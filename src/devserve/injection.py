@@ -67,6 +67,12 @@ def _injectable(fields: Iterable[tuple[str, str]]) -> bool:
     return charset is None or not charset[1].lower().startswith(_WIDE)
 
 
+def _document_request(fetch_dest: str | None) -> bool:
+    # Fetch Metadata: a page fetched by a script (htmx, fetch) is a fragment, and a
+    # script put in a fragment would run again at every swap.  No header: inject.
+    return fetch_dest is None or fetch_dest in ("document", "iframe", "frame", "embed", "object")
+
+
 def _wide_bom(body: bytes) -> bool:
     return body.startswith((b"\xff\xfe", b"\xfe\xff"))
 
@@ -99,8 +105,9 @@ class LiveReloadMixin:
     """Mix-in for :class:`~devserve.SimpleHTTPRequestHandler`: live reload for files.
 
     With :attr:`livereload` set, ``200`` HTML responses (pages and listings)
-    get its script, and :data:`~devserve.livereload.ENDPOINT` is answered with
-    its event stream.  Put it before the handler class in the bases.
+    to a browser's navigation get its script, and
+    :data:`~devserve.livereload.ENDPOINT` is answered with its event stream.
+    Put it before the handler class in the bases.
 
     .. versionadded:: 0.1
     """
@@ -126,14 +133,15 @@ class LiveReloadMixin:
     def send_head(self) -> BinaryIO | None:
         """Send the head as the base class does, with the script in an HTML body."""
         livereload = self.livereload
-        if livereload is None:
+        headers: Any = self.headers  # type: ignore[attr-defined]
+        if livereload is None or not _document_request(headers.get("Sec-Fetch-Dest")):
             return super().send_head()  # type: ignore[misc,no-any-return]
         self._forget_conditions()
-        self._held = _Head()
+        head = self._held = _Head()
         try:
             f: BinaryIO | None = super().send_head()  # type: ignore[misc]
         finally:
-            head, self._held = self._held, None
+            self._held = None
         if not head.held:
             return f
         try:
@@ -219,7 +227,8 @@ _StartResponse = Callable[..., Callable[[bytes], Any]]
 class LiveReloadMiddleware:
     """WSGI middleware that puts *livereload*'s script into the HTML pages *app* returns.
 
-    Any status and method count (an error page reloads too once fixed); the
+    Any status and method count (an error page reloads too once fixed), but not
+    a request a script made (``Sec-Fetch-Dest`` other than a document); the
     body of such a page is gathered, changed and returned as one item with its
     new ``Content-Length``.  For ``HEAD``, only the length grows.  Responses
     that are not HTML, or are compressed, pass untouched, streaming included.
@@ -233,6 +242,8 @@ class LiveReloadMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: _StartResponse) -> Iterable[bytes]:
         """Run the application, holding back the head of an HTML page until its end."""
+        if not _document_request(environ.get("HTTP_SEC_FETCH_DEST")):
+            return self.app(environ, start_response)
         state: dict[str, Any] = {}
         chunks: list[bytes] = []
 

@@ -77,13 +77,15 @@ def serve_in_thread(
     port: int = 0,
     *,
     server_class: Any = None,
+    handler_class: Any = None,
 ) -> ServerThread:
     """Serve a handler class or a WSGI application in a background thread.
 
     *app_or_handler* is a :class:`BaseHTTPRequestHandler` subclass (served by
     :class:`ThreadingHTTPServer`) or a WSGI callable (served by
-    :func:`devserve.make_server`).  Port 0 picks a free port.  Use it as a
-    context manager::
+    :func:`devserve.make_server`, with *handler_class* if given).  Port 0 picks a
+    free port; *server_class* replaces the server's class.  Use it as a context
+    manager::
 
         with devserve.serve_in_thread(app) as server:
             urllib.request.urlopen(server.url + "/")
@@ -95,10 +97,12 @@ def serve_in_thread(
     elif callable(app_or_handler):
         from .wsgi import make_server
 
-        if server_class is None:
-            server = make_server(host, port, app_or_handler)
-        else:
-            server = make_server(host, port, app_or_handler, server_class=server_class)
+        options: dict[str, Any] = {}
+        if server_class is not None:
+            options["server_class"] = server_class
+        if handler_class is not None:
+            options["handler_class"] = handler_class
+        server = make_server(host, port, app_or_handler, **options)
     else:
         raise TypeError(
             "serve_in_thread() needs a BaseHTTPRequestHandler subclass or a WSGI "
