@@ -15,6 +15,9 @@ from .cgi import _url_collapse_path as _url_collapse_path
 from .cgi import executable as executable
 from .cgi import nobody_uid as nobody_uid
 from .handler import DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE, BaseHTTPRequestHandler
+from .hostcheck import HostCheckMiddleware
+from .injection import LiveReloadMiddleware
+from .livereload import LiveReload
 from .server import (
     HTTPServer,
     HTTPSServer,
@@ -23,7 +26,7 @@ from .server import (
     test,
 )
 from .static import SimpleHTTPRequestHandler
-from .testing import serve_in_thread
+from .testing import ServerThread, serve_in_thread
 from .wsgi import WSGIHandler, WSGIServer, make_server
 
 __version__ = "0.1.0"
@@ -35,6 +38,10 @@ __all__ = [
     "CGIHTTPRequestHandler",
     "HTTPSServer",
     "HTTPServer",
+    "HostCheckMiddleware",
+    "LiveReload",
+    "LiveReloadMiddleware",
+    "ServerThread",
     "SimpleHTTPRequestHandler",
     "ThreadingHTTPSServer",
     "ThreadingHTTPServer",
