@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -12,23 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from processes import interrupt
+from processes import start as start_process
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10
 
 
-def _default_sigint() -> None:
-    # A shell's background job ignores SIGINT and its children inherit that.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def start(*args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devserve", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-        preexec_fn=_default_sigint,
+    proc = start_process(
+        [sys.executable, "-m", "devserve", *args], cwd=cwd, stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
     for _ in range(5):
@@ -41,8 +33,7 @@ def start(*args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[str], int]:
 
 
 def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
-    proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=TIMEOUT)
+    _out, err = interrupt(proc)
     return proc.returncode, err
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
 import signal
 import socket
@@ -19,65 +18,24 @@ from pathlib import Path
 
 import pytest
 
+from processes import TIMEOUT, default_sigint, free_port, serving
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-TIMEOUT = 10
-
-
-def _default_sigint() -> None:
-    # A shell's background job ignores SIGINT and its children inherit that.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
 def running(example: str, *args: str) -> Iterator[int]:
     """Start an example on a free port; yield the port once it answers; stop it by pid."""
     port = free_port()
-    with running_command(
-        [sys.executable, str(EXAMPLES / example), str(port), *args], port
-    ) as answering:
-        yield answering
+    with running_command([sys.executable, str(EXAMPLES / example), str(port), *args], port):
+        yield port
 
 
 @contextmanager
 def running_command(argv: list[str], port: int, cwd: Path | None = None) -> Iterator[int]:
     """Run *argv* until the block ends; yield *port* once it answers; Ctrl+C it by pid."""
-    proc = subprocess.Popen(
-        argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=cwd,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        preexec_fn=_default_sigint,
-    )
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(proc.communicate()[1].decode()) from None
-                time.sleep(0.05)
+    with serving(argv, port, cwd=cwd):
         yield port
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        proc.stdout.close()
-        proc.stderr.close()
 
 
 def fetch(port: int, path: str, data: bytes | None = None, **headers: str) -> tuple[int, bytes]:
@@ -140,7 +98,7 @@ def test_ctrl_c_exits_cleanly(example: str) -> None:
         [sys.executable, str(EXAMPLES / example), str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=_default_sigint,
+        preexec_fn=default_sigint,
     )
     assert proc.stdout is not None
     assert b"Serving on" in proc.stdout.readline()

@@ -9,25 +9,18 @@ from __future__ import annotations
 import http.client
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from processes import free_port, serving
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TIMEOUT = 10
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _python3_for_scripts() -> bool:
@@ -59,32 +52,13 @@ def port() -> Iterator[int]:
     shutil.copytree(EXAMPLES / "cgi-bin", site / "cgi-bin")
     for path in [site / "cgi-bin", *(site / "cgi-bin").iterdir()]:
         path.chmod(0o755)
-    number = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devserve", "--cgi", "-q", "-d", str(site), str(number)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    number = free_port()
     try:
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", number), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(proc.communicate()[1].decode()) from None
-                time.sleep(0.05)
-        yield number
+        with serving(
+            [sys.executable, "-m", "devserve", "--cgi", "-q", "-d", str(site), str(number)], number
+        ):
+            yield number
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        assert proc.stderr is not None
-        proc.stderr.close()
         shutil.rmtree(site)
 
 

@@ -5,12 +5,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +20,7 @@ import pytest
 import requests
 
 from devserve.wsgi import WSGIHandler, make_server
+from processes import free_port, serving
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "flask_app.py"
 TIMEOUT = 10
@@ -38,44 +35,11 @@ def load_example() -> ModuleType:
     return module
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                assert proc.stderr is not None
-                raise AssertionError(proc.stderr.read().decode()) from None
-            time.sleep(0.05)
-
-
 @contextmanager
 def process(*argv: str, port: int, cwd: Path | None = None) -> Iterator[str]:
     """Run *argv* until the block ends; yield the base URL once the port answers."""
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    try:
-        wait_for_port(port, proc)
+    with serving(argv, port, cwd=cwd):
         yield "http://127.0.0.1:%d" % port
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        assert proc.stderr is not None
-        proc.stderr.close()
 
 
 def exercise(base: str) -> list[tuple[Any, ...]]:

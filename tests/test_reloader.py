@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -14,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from devserve.reloader import RESTART_CODE, serve_until_changed, watch
+from processes import interrupt, start
 
 TIMEOUT = 10
 
@@ -104,10 +102,7 @@ def test_reload_restarts_on_change_and_keeps_the_socket(tmp_path: Path) -> None:
         "import sys; from devserve.appserver import serve_app;"
         "sys.exit(serve_app('reloadme:app', port=%d, reload=True))" % port
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+    proc = start([sys.executable, "-c", code], cwd=tmp_path)
     try:
         deadline = time.monotonic() + TIMEOUT
         while True:
@@ -126,15 +121,7 @@ def test_reload_restarts_on_change_and_keeps_the_socket(tmp_path: Path) -> None:
             time.sleep(0.02)
         assert b"v2 true" in answers
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        err = proc.stderr.read().decode()  # type: ignore[union-attr]
-        proc.stdout.close()  # type: ignore[union-attr]
-        proc.stderr.close()  # type: ignore[union-attr]
+        err = interrupt(proc)[1].decode()
     assert "Detected change in" in err
     assert proc.returncode == 0
 
