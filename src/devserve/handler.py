@@ -278,14 +278,30 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
         if self.idle_timeout is not None and isinstance(self.rfile, io.BufferedReader):
             self.connection.settimeout(self.idle_timeout)
             try:
-                self.rfile.peek(1)
+                ahead = self.rfile.peek(1)
             except TimeoutError:
                 # An idle persistent connection: closing it is routine, not an error.
                 self.close_connection = True
                 return False
+            if ahead[:1] == b"\x16":
+                self._refuse_tls()
+                return False
         if self.head_timeout is not None:
             reader.deadline = time.monotonic() + self.head_timeout
         return True
+
+    def _refuse_tls(self) -> None:
+        # A TLS record (type 0x16, handshake) where a request line belongs: a browser
+        # sent to https:// on a plain port.  Its ClientHello has no line feed, so
+        # reading a request line would wait out the head deadline; answer at once.
+        self.close_connection = True
+        self.request_version = "HTTP/1.0"
+        self.requestline = ""
+        self.send_error(
+            HTTPStatus.BAD_REQUEST,
+            "Bad Request: TLS handshake on a plain HTTP port",
+            "This server speaks plain HTTP: use an http:// URL, not https://.",
+        )
 
     def _end_head_deadline(self) -> None:
         reader = self._socket_reader
