@@ -21,6 +21,7 @@ import pytest
 
 import devserve
 from conftest import CLIENT_TIMEOUT, read_all
+from devserve.bounded import BoundedHTTPServer
 from devserve.testing import ServerThread
 
 _RESET = struct.pack("ii", 1, 0)
@@ -86,7 +87,7 @@ def docroot(tmp_path: Path) -> Path:
     return tmp_path
 
 
-SERVER_CLASSES = {"threading": devserve.ThreadingHTTPServer}
+SERVER_CLASSES = {"threading": devserve.ThreadingHTTPServer, "bounded": BoundedHTTPServer}
 
 
 @pytest.fixture(params=sorted(SERVER_CLASSES))
@@ -192,11 +193,11 @@ def test_garbage_after_a_valid_request(files_server: ServerThread) -> None:
 def test_file_changed_while_sent(files_server: ServerThread, docroot: Path, change: str) -> None:
     # Larger than any socket buffers, so most of it is still unsent when it changes.
     path = docroot / "huge.bin"
-    size = 64 << 20
+    size = 128 << 20
     with open(path, "wb") as f:
         f.truncate(size)
     with connect(files_server) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         sock.sendall(b"GET /huge.bin HTTP/1.1\r\nHost: a\r\n\r\n")
         first = sock.recv(4096)
         assert first.startswith(b"HTTP/1.1 200 ")
@@ -206,7 +207,6 @@ def test_file_changed_while_sent(files_server: ServerThread, docroot: Path, chan
             path.unlink()
         else:
             path.chmod(0)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         received = len(first.partition(b"\r\n\r\n")[2])
         while len(chunk := sock.recv(1 << 20)):
             received += len(chunk)

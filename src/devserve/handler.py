@@ -184,6 +184,8 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
     _body: LengthReader | ChunkedReader | None = None
     _body_start = 0
     _sent_before = 0
+    _parkable = False
+    _parked = False
 
     # -- connection -----------------------------------------------------------
 
@@ -200,6 +202,16 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
         tune_connection(sock)
         reader = SocketReader(sock)
         self._socket_reader = reader
+        server = self.server
+        early_input = getattr(server, "early_input", None)
+        if early_input is not None:
+            reader.feed(*early_input(self))
+        self._parkable = (
+            getattr(server, "parks_connections", False)
+            and self.wbufsize == 0
+            and type(self).handle is BaseHTTPRequestHandler.handle
+            and type(self).finish is BaseHTTPRequestHandler.finish
+        )
         if self.rbufsize == 0:
             # Unbuffered, as the stdlib's rbufsize = 0 asks: nothing is read ahead
             # that a child process given the socket would then miss.
@@ -214,15 +226,49 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
             self.wfile = cast(io.BufferedIOBase, sock.makefile("wb", self.wbufsize))
 
     def handle(self) -> None:
-        """Handle requests on the connection until it is to be closed."""
+        """Handle requests on the connection until it is to be closed.
+
+        On a server that parks idle connections (:class:`~devserve.bounded.BoundedHTTPServer`),
+        it returns as soon as no further request has arrived, leaving the connection
+        open; the server resumes it when the next request comes.
+        """
         self.close_connection = True
         try:
             self.handle_one_request()
             while not self.close_connection:
+                if self._parkable and not self._input_pending():
+                    self._parked = True
+                    return
                 self.handle_one_request()
         except _DISCONNECTS:
             # The client went away; that is not the server's error to report.
             self.close_connection = True
+
+    def finish(self) -> None:
+        """Flush and close :attr:`wfile` and :attr:`rfile` (not while the connection is parked)."""
+        if not self._parked:
+            super().finish()
+
+    def _resume(self) -> None:
+        # The server's side of parking: serve the request that has now arrived.
+        self._parked = False
+        try:
+            self.handle()
+        finally:
+            self.finish()
+
+    def _input_pending(self) -> bool:
+        """Whether bytes of a next request already wait above the socket."""
+        reader = self._socket_reader
+        if reader is None:
+            return True
+        if reader.pending():
+            return True
+        rfile: Any = self.rfile
+        if rfile is not reader and reader.tell() != rfile.tell():
+            return True  # pipelined: in the buffered reader already
+        pending = getattr(self.connection, "pending", None)  # TLS: decrypted, unread
+        return pending is not None and pending() > 0
 
     def handle_one_request(self) -> None:
         """Read one request, dispatch it to its ``do_*`` method, and finish it."""
@@ -274,6 +320,17 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
         """Wait for the next request's first byte, then arm the head deadline."""
         reader = self._socket_reader
         if reader is None or (self.idle_timeout is None and self.head_timeout is None):
+            return True
+        arrived = reader.arrived
+        if arrived is not None:
+            # The server read the head's first bytes while it waited: no idle wait,
+            # and the deadline runs from when they came.
+            reader.arrived = None
+            if self.head_timeout is not None:
+                reader.deadline = arrived + self.head_timeout
+            if isinstance(self.rfile, io.BufferedReader) and self.rfile.peek(1)[:1] == b"\x16":
+                self._refuse_tls()
+                return False
             return True
         if self.idle_timeout is not None and isinstance(self.rfile, io.BufferedReader):
             self.connection.settimeout(self.idle_timeout)

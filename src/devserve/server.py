@@ -59,6 +59,11 @@ class HTTPServer(socketserver.TCPServer):
         self.server_name = socket.gethostname() if host in _WILDCARD_HOSTS else host
         self.server_port = int(port)
 
+    def finish_request(self, request: Any, client_address: Any) -> Any:
+        """Serve *request* by making a :attr:`RequestHandlerClass` for it; return the handler."""
+        handler_class: Any = self.RequestHandlerClass
+        return handler_class(request, client_address, self)
+
 
 class _WorkerPool:
     """Threads that each serve one connection at a time and wait for the next.
@@ -280,7 +285,7 @@ class HTTPSServer(HTTPServer):
         )
         return wrapped, address
 
-    def finish_request(self, request: Any, client_address: Any) -> None:
+    def finish_request(self, request: Any, client_address: Any) -> Any:
         """Complete the TLS handshake in this thread, then serve the connection."""
         timeout = request.gettimeout()
         request.settimeout(self.handshake_timeout)
@@ -288,9 +293,9 @@ class HTTPSServer(HTTPServer):
             request.do_handshake()
         except OSError as error:  # ssl.SSLError is an OSError
             sys.stderr.write("%s - - TLS handshake failed: %s\n" % (client_address[0], error))
-            return
+            return None
         request.settimeout(timeout)
-        super().finish_request(request, client_address)
+        return super().finish_request(request, client_address)
 
 
 class ThreadingHTTPSServer(ThreadingMixIn, HTTPSServer):

@@ -37,12 +37,37 @@ class SocketReader(io.RawIOBase):
         super().__init__()
         self._sock = sock
         self._received = 0
+        self._ahead: memoryview | None = None
         self.deadline: float | None = None
+        #: When the bytes given to :meth:`feed` started to arrive, or ``None``.
+        self.arrived: float | None = None
 
     def readable(self) -> bool:
         return True
 
+    def feed(self, data: bytes, arrived: float | None) -> None:
+        """Hand out *data*, received earlier from the socket, before reading it again.
+
+        The server's I/O thread reads a request head as it trickles in, without a
+        worker; the handler then reads it from here.
+        """
+        if data:
+            self._ahead = memoryview(data)
+            self.arrived = arrived
+
+    def pending(self) -> int:
+        """Return the number of bytes given to :meth:`feed` not yet read."""
+        ahead = self._ahead
+        return 0 if ahead is None else len(ahead)
+
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        ahead = self._ahead
+        if ahead is not None:
+            size = min(len(buffer), len(ahead))
+            buffer[:size] = ahead[:size]
+            self._ahead = ahead[size:] if size < len(ahead) else None
+            self._received += size
+            return size
         deadline = self.deadline
         if deadline is not None:
             remaining = deadline - time.monotonic()

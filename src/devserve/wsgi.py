@@ -30,6 +30,7 @@ from http import HTTPStatus
 from importlib import metadata
 from typing import Any, BinaryIO
 
+from .bounded import BoundedHTTPServer
 from .environ import OutsideScriptName, build_environ
 from .handler import BaseHTTPRequestHandler
 from .http11 import (
@@ -44,7 +45,6 @@ from .http11 import (
 )
 from .http11.limits import DEFAULT_LIMITS
 from .http11.response import check_reason
-from .server import ThreadingHTTPServer
 
 __all__ = [
     "FileWrapper",
@@ -557,8 +557,13 @@ def _check_headers(headers: Any) -> list[tuple[str, str]]:
     return headers
 
 
-class WSGIServer(ThreadingHTTPServer):
-    """A threaded HTTP server that runs one WSGI application, like :mod:`wsgiref`'s.
+class WSGIServer(BoundedHTTPServer):
+    """An HTTP server that runs one WSGI application, like :mod:`wsgiref`'s.
+
+    It is a :class:`~devserve.bounded.BoundedHTTPServer`: idle connections wait without a
+    thread, requests are served by a bounded pool of threads (long-running ones get a
+    thread of their own), and :meth:`~devserve.bounded.BoundedMixIn.shutdown` lets
+    requests in flight finish.
 
     :attr:`script_name` is the prefix the application is mounted under (``""`` for
     the root); requests outside it get 404.  :attr:`base_environ` holds the keys
@@ -628,8 +633,9 @@ def make_server(
 ) -> WSGIServer:
     """Return a server for *app* on *host* and *port*, as :func:`wsgiref.simple_server.make_server`.
 
-    Unlike :mod:`wsgiref`, the server is threaded, speaks HTTP/1.1 with strict
-    parsing and timeouts, and an IPv6 *host* (one holding ``:``) is bound as one.
+    Unlike :mod:`wsgiref`, the server serves many connections at once on a bounded
+    pool of threads, speaks HTTP/1.1 with strict parsing and timeouts, and an IPv6
+    *host* (one holding ``:``) is bound as one.
 
     .. versionadded:: 0.1
     """
