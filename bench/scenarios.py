@@ -265,6 +265,12 @@ CONCURRENCY = Scenario(
             note="devserve.make_server (the bounded server of issue 7)",
         ),
         Server(
+            "devserve-bounded",
+            _script("handler_hello.py", "--impl", "devserve-bounded"),
+            requires=("devserve.bounded",),
+            note="hello handler on devserve.bounded.BoundedHTTPServer (the command line's)",
+        ),
+        Server(
             "devserve",
             HANDLER_DEVSERVE.argv,
             note="hello handler on devserve.ThreadingHTTPServer (a thread per connection)",
@@ -280,6 +286,9 @@ CONCURRENCY = Scenario(
         Target("c1024", "devserve-wsgi", "rps", "waitress", at_least=1.0, source="issue 7"),
         Target("c1024", "devserve-wsgi", "errors", at_most=0, source="issue 7"),
         Target("c1024", "devserve-wsgi", "rss_mib", at_most=150, source="issue 7"),
+        Target("c1024", "devserve-bounded", "rps", "waitress", at_least=1.0, source="issue 7"),
+        Target("c1024", "devserve-bounded", "errors", at_most=0, source="issue 7"),
+        Target("c1024", "devserve-bounded", "rss_mib", at_most=150, source="issue 7"),
     ),
     restart_each_run=True,
     resources=True,

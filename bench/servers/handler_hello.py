@@ -6,7 +6,9 @@ class change, as issue 2's baselines ask:
 * ``devserve``: :class:`devserve.ThreadingHTTPServer`, HTTP/1.1;
 * ``stdlib``: :class:`http.server.ThreadingHTTPServer` as shipped, HTTP/1.1
   (head and body leave in two sends);
-* ``stdlib-onesend``: the same with ``wbufsize = -1``, so one send per response.
+* ``stdlib-onesend``: the same with ``wbufsize = -1``, so one send per response;
+* ``devserve-bounded``: :class:`devserve.bounded.BoundedHTTPServer` (issue 7), with
+  the command line's timeouts (idle 75 s, head 10 s) and strict parsing.
 """
 
 from __future__ import annotations
@@ -37,18 +39,25 @@ def make_handler(base: type[Any]) -> type[Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--impl", choices=("devserve", "stdlib", "stdlib-onesend"), required=True)
+    impls = ("devserve", "devserve-bounded", "stdlib", "stdlib-onesend")
+    parser.add_argument("--impl", choices=impls, required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
-    if args.impl == "devserve":
+    if args.impl.startswith("devserve"):
         import devserve as module
     else:
         import http.server as module  # type: ignore[no-redef]
     handler = make_handler(module.BaseHTTPRequestHandler)
     if args.impl == "stdlib-onesend":
         handler.wbufsize = -1
-    with module.ThreadingHTTPServer((args.host, args.port), handler) as server:
+    server_class: Any = module.ThreadingHTTPServer
+    if args.impl == "devserve-bounded":
+        from devserve.bounded import BoundedHTTPServer
+
+        server_class = BoundedHTTPServer
+        handler.idle_timeout, handler.head_timeout, handler.strict_parsing = 75.0, 10.0, True
+    with server_class((args.host, args.port), handler) as server:
         server.serve_forever()
 
 

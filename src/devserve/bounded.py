@@ -98,6 +98,7 @@ class BoundedMixIn:
     _draining = False
     _stop_requested = False
     _limit_logged = 0.0
+    _head_limit = 65536
 
     # -- state -----------------------------------------------------------------
 
@@ -172,6 +173,9 @@ class BoundedMixIn:
         poller.watch(listener.fileno())
         poller.watch(wake_r.fileno())
         listening, waking = listener.fileno(), wake_r.fileno()
+        handler_class: Any = getattr(self, "RequestHandlerClass", None)
+        limits = getattr(handler_class, "limits", None)
+        self._head_limit = 65536 if limits is None else limits.max_head_size
         self._running = True
         self._draining = False
         next_tick = time.monotonic() + _TICK
@@ -266,10 +270,7 @@ class BoundedMixIn:
         if not record.buffer:
             record.arrived = time.monotonic()
         record.buffer += data
-        handler_class: Any = getattr(self, "RequestHandlerClass", None)
-        limits = getattr(handler_class, "limits", None)
-        limit = 65536 if limits is None else limits.max_head_size
-        if _head_ready(record.buffer, limit):
+        if _head_ready(record.buffer, self._head_limit):
             self._dispatch(record)
         else:
             self._rearm(record)

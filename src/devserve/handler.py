@@ -334,6 +334,7 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
             return True
         if self.idle_timeout is not None and isinstance(self.rfile, io.BufferedReader):
             self.connection.settimeout(self.idle_timeout)
+            reader.retimed = True
             try:
                 ahead = self.rfile.peek(1)
             except TimeoutError:
@@ -362,9 +363,13 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
 
     def _end_head_deadline(self) -> None:
         reader = self._socket_reader
-        if reader is not None and (reader.deadline is not None or self.idle_timeout is not None):
+        if reader is not None:
             reader.deadline = None
-            self.connection.settimeout(self.timeout)
+            if reader.retimed:
+                # Only a socket whose timeout the wait or the deadline changed needs
+                # it back (two fcntl calls a request otherwise).
+                reader.retimed = False
+                self.connection.settimeout(self.timeout)
 
     def _answer_timeout(self, error: TimeoutError) -> None:
         reader = self._socket_reader

@@ -41,6 +41,8 @@ class SocketReader(io.RawIOBase):
         self.deadline: float | None = None
         #: When the bytes given to :meth:`feed` started to arrive, or ``None``.
         self.arrived: float | None = None
+        #: Whether a read under :attr:`deadline` changed the socket's timeout.
+        self.retimed = False
 
     def readable(self) -> bool:
         return True
@@ -74,6 +76,7 @@ class SocketReader(io.RawIOBase):
             if remaining <= 0:
                 raise TimeoutError("the request head took too long")
             self._sock.settimeout(remaining)
+            self.retimed = True
         received = self._sock.recv_into(buffer)
         self._received += received
         return received
