@@ -6,6 +6,7 @@ once; an upload is completed or refused, never handed to the application cut sho
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -155,3 +156,18 @@ def test_a_signal_lets_the_request_in_flight_finish(signum: int) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_signal_stops_the_server_gracefully_without_an_exception() -> None:
+    # SIGINT's KeyboardInterrupt is lost when it lands in a finaliser; the handler that
+    # stop_on_signals installs only asks the server to stop, so it cannot be lost.
+    from devserve.bounded import BoundedHTTPServer, stop_on_signals
+
+    server = BoundedHTTPServer(("127.0.0.1", 0), devserve.BaseHTTPRequestHandler)
+    before = signal.getsignal(signal.SIGINT)
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with stop_on_signals([server]) as received:
+        server.serve_forever()  # returns: no KeyboardInterrupt raised
+    server.server_close()
+    assert received == [signal.SIGINT]
+    assert signal.getsignal(signal.SIGINT) is before

@@ -8,6 +8,7 @@ for it runs after changing the import.
 # must be the os that devserve's path code looks up at call time, as in http.server.
 import os  # noqa: F401
 
+from .bounded import BoundedHTTPServer, BoundedHTTPSServer
 from .cgi import CGIHTTPRequestHandler
 
 # Public in http.server but outside its __all__, as here; CPython's tests use them.
@@ -35,6 +36,8 @@ __all__ = [
     "DEFAULT_ERROR_CONTENT_TYPE",
     "DEFAULT_ERROR_MESSAGE",
     "BaseHTTPRequestHandler",
+    "BoundedHTTPSServer",
+    "BoundedHTTPServer",
     "CGIHTTPRequestHandler",
     "HTTPSServer",
     "HTTPServer",

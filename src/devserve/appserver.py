@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .apploader import AppLoadError, load_app
+from .bounded import stop_on_signals
 from .devloop import browser_url, open_browser
 from .hostcheck import HostCheckMixin
 from .injection import LiveReloadMiddleware, LiveReloadWSGIMixin
@@ -108,9 +109,9 @@ def _adopt(server: Any, sock: socket.socket) -> None:
 def _server_class(tls: bool, family: socket.AddressFamily) -> type[WSGIServer]:
     bases: tuple[type, ...] = (WSGIServer,)
     if tls:
-        from .server import ThreadingHTTPSServer
+        from .bounded import BoundedHTTPSServer
 
-        bases = (WSGIServer, ThreadingHTTPSServer)
+        bases = (WSGIServer, BoundedHTTPSServer)
     return type("WSGIServer", bases, {"address_family": family})
 
 
@@ -212,7 +213,8 @@ def serve_app(
         if livereload:
             live.start()
         try:
-            server.serve_forever()
+            with stop_on_signals([server]):
+                server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:

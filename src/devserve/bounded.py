@@ -19,16 +19,19 @@ shut, so a body being read ends in an error, never a silent truncation.
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import sys
 import threading
 import time
+import types
+from collections.abc import Iterator
 from typing import Any
 
 from .connections import Connection, Poller, WorkerPool, make_poller
 from .server import HTTPServer, HTTPSServer
 
-__all__ = ["BoundedHTTPSServer", "BoundedHTTPServer", "BoundedMixIn"]
+__all__ = ["BoundedHTTPSServer", "BoundedHTTPServer", "BoundedMixIn", "stop_on_signals"]
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _TICK = 0.25  # seconds between checks for deadlines, idle connections and long requests
@@ -214,10 +217,22 @@ class BoundedMixIn:
         application, never in a silently shortened body.
         """
         self._state()
+        self.request_stop()
+        self._stopped.wait()
+
+    def request_stop(self) -> None:
+        """Ask :meth:`serve_forever` to stop gracefully, and return at once.
+
+        Safe to call from a signal handler in the thread running :meth:`serve_forever`
+        (where :meth:`shutdown` would wait for itself).  Unlike raising
+        :exc:`KeyboardInterrupt`, it cannot be lost: an exception raised while the
+        interrupted thread runs a finaliser is printed and dropped by Python.
+
+        .. versionadded:: 0.1
+        """
         self._stop_requested = True
         with contextlib.suppress(AttributeError, OSError):
             self._wake_w.send(b"\0")
-        self._stopped.wait()
 
     def _accept(self) -> None:
         server: Any = self
@@ -504,3 +519,34 @@ class BoundedHTTPSServer(BoundedMixIn, HTTPSServer):
 
     .. versionadded:: 0.1
     """
+
+
+@contextlib.contextmanager
+def stop_on_signals(servers: list[Any]) -> Iterator[list[int]]:
+    """Make SIGINT and SIGTERM stop *servers* gracefully; yield the signals received.
+
+    For use around :meth:`~BoundedMixIn.serve_forever` in the main thread; servers
+    without :meth:`~BoundedMixIn.request_stop` keep Python's KeyboardInterrupt.
+
+    A handler that only asks the servers to stop cannot be lost, whereas the
+    KeyboardInterrupt Python raises for SIGINT is dropped when it lands while the
+    main thread runs a finaliser (a socket being collected, say).
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread() or not all(
+        hasattr(server, "request_stop") for server in servers
+    ):
+        yield received  # --compat: http.server's way, KeyboardInterrupt
+        return
+
+    def stop(signum: int, frame: types.FrameType | None) -> None:
+        received.append(signum)
+        for server in servers:
+            server.request_stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -31,6 +31,7 @@ from typing import Any
 
 from . import __version__, devloop
 from .accesslog import AccessLogMixin, color_enabled, paint
+from .bounded import BoundedHTTPServer, BoundedHTTPSServer, stop_on_signals
 from .devtls import MissingCryptography
 from .filecache import FileCache
 from .hostcheck import HostCheckMixin
@@ -283,7 +284,12 @@ def _read_password(path: str) -> str:
 
 
 def _make_servers(args: argparse.Namespace, handler: type) -> list[Any]:
-    base: type = ThreadingHTTPSServer if args.tls_cert else ThreadingHTTPServer
+    # devserve's own server parks idle connections on a bounded pool; --compat keeps
+    # http.server's thread per connection.
+    if args.compat:
+        base: type = ThreadingHTTPSServer if args.tls_cert else ThreadingHTTPServer
+    else:
+        base = BoundedHTTPSServer if args.tls_cert else BoundedHTTPServer
     tls: dict[str, Any] = {}
     if args.tls_cert:
         for path in (args.tls_cert, args.tls_key):
@@ -363,17 +369,20 @@ def serve(args: argparse.Namespace) -> int:
     ]
     for thread in threads:
         thread.start()
-    try:
-        servers[0].serve_forever()
-    except KeyboardInterrupt:
+    with stop_on_signals(servers) as stopped:
+        try:
+            servers[0].serve_forever()
+        except KeyboardInterrupt:
+            stopped.append(signal.SIGINT)
+        finally:
+            for server in servers[1:]:
+                server.shutdown()
+            if livereload is not None:
+                livereload.close()
+            for server in servers:
+                server.server_close()
+    if stopped:
         print("\nKeyboard interrupt received, exiting.", flush=True)
-    finally:
-        for server in servers[1:]:
-            server.shutdown()
-        if livereload is not None:
-            livereload.close()
-        for server in servers:
-            server.server_close()
     return 0
 
 
