@@ -14,7 +14,6 @@ the body is drained or the connection closed.
 
 from __future__ import annotations
 
-import contextlib
 import email.message
 import html
 import http.client
@@ -27,9 +26,10 @@ import time
 from http import HTTPStatus
 from typing import Any, ClassVar, cast
 
+from .bodies import RequestBodyMixin
+from .deadlines import DeadlineMixin
 from .http11 import (
     DEFAULT_LIMITS,
-    BodyTooLarge,
     ChunkedReader,
     LengthReader,
     Limits,
@@ -82,10 +82,9 @@ _LOG_ESCAPES = {c: "\\x%02x" % c for c in (*range(0x20), *range(0x7F, 0xA0))}
 _LOG_ESCAPES[ord("\\")] = "\\\\"
 _UNSAFE_REASON = re.compile(r"[\x00-\x1f\x7f]")
 _DISCONNECTS = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
-_NO_BODY = LengthReader(io.BytesIO(), 0)
 
 
-class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
+class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.StreamRequestHandler):
     """Handle HTTP requests that arrive at the server; dispatch them to ``do_*`` methods.
 
     This is :class:`http.server.BaseHTTPRequestHandler` with its documented
@@ -215,7 +214,7 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
         if self.rbufsize == 0:
             # Unbuffered, as the stdlib's rbufsize = 0 asks: nothing is read ahead
             # that a child process given the socket would then miss.
-            self.rfile = reader  # type: ignore[assignment]
+            self.rfile = reader
         else:
             size = io.DEFAULT_BUFFER_SIZE if self.rbufsize < 0 else self.rbufsize
             self.rfile = io.BufferedReader(reader, size)
@@ -315,71 +314,6 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
         self.request_head = None
         wfile = self.wfile
         self._sent_before = wfile.bytes_sent if type(wfile) is SocketWriter else -1
-
-    def _wait_for_request(self) -> bool:
-        """Wait for the next request's first byte, then arm the head deadline."""
-        reader = self._socket_reader
-        if reader is None or (self.idle_timeout is None and self.head_timeout is None):
-            return True
-        arrived = reader.arrived
-        if arrived is not None:
-            # The server read the head's first bytes while it waited: no idle wait,
-            # and the deadline runs from when they came.
-            reader.arrived = None
-            if self.head_timeout is not None:
-                reader.deadline = arrived + self.head_timeout
-            if isinstance(self.rfile, io.BufferedReader) and self.rfile.peek(1)[:1] == b"\x16":
-                self._refuse_tls()
-                return False
-            return True
-        if self.idle_timeout is not None and isinstance(self.rfile, io.BufferedReader):
-            self.connection.settimeout(self.idle_timeout)
-            reader.retimed = True
-            try:
-                ahead = self.rfile.peek(1)
-            except TimeoutError:
-                # An idle persistent connection: closing it is routine, not an error.
-                self.close_connection = True
-                return False
-            if ahead[:1] == b"\x16":
-                self._refuse_tls()
-                return False
-        if self.head_timeout is not None:
-            reader.deadline = time.monotonic() + self.head_timeout
-        return True
-
-    def _refuse_tls(self) -> None:
-        # A TLS record (type 0x16, handshake) where a request line belongs: a browser
-        # sent to https:// on a plain port.  Its ClientHello has no line feed, so
-        # reading a request line would wait out the head deadline; answer at once.
-        self.close_connection = True
-        self.request_version = "HTTP/1.0"
-        self.requestline = ""
-        self.send_error(
-            HTTPStatus.BAD_REQUEST,
-            "Bad Request: TLS handshake on a plain HTTP port",
-            "This server speaks plain HTTP: use an http:// URL, not https://.",
-        )
-
-    def _end_head_deadline(self) -> None:
-        reader = self._socket_reader
-        if reader is not None:
-            reader.deadline = None
-            if reader.retimed:
-                # Only a socket whose timeout the wait or the deadline changed needs
-                # it back (two fcntl calls a request otherwise).
-                reader.retimed = False
-                self.connection.settimeout(self.timeout)
-
-    def _answer_timeout(self, error: TimeoutError) -> None:
-        reader = self._socket_reader
-        in_head = reader is not None and reader.deadline is not None
-        self.log_error("Request timed out: %r", error)
-        self.close_connection = True
-        if in_head and self._status_code is None:
-            self._end_head_deadline()
-            with contextlib.suppress(OSError):
-                self.send_error(HTTPStatus.REQUEST_TIMEOUT)
 
     def _dispatch(self, method: Any) -> None:
         try:
@@ -496,76 +430,6 @@ class BaseHTTPRequestHandler(socketserver.StreamRequestHandler):
         self.send_response_only(HTTPStatus.CONTINUE)
         self.end_headers()
         return True
-
-    def body_reader(self) -> LengthReader | ChunkedReader:
-        """Return a reader for the current request's body.
-
-        The same reader whether the body is framed by ``Content-Length`` or is
-        chunked: ``read(n)``, ``readline(n)`` and iteration return decoded bytes
-        and stop at the end of the body, never in the next request.  Malformed or
-        oversized bodies raise :class:`~devserve.http11.errors.ProtocolError`,
-        which the handler answers with 400 or 413 if nothing was sent yet.
-
-        .. versionadded:: 0.1
-        """
-        body = self._body
-        if body is None:
-            head = self.request_head
-            if head is None or not (head.content_length or head.chunked):
-                return _NO_BODY
-            if head.chunked:
-                body = ChunkedReader(self.rfile, self.limits)
-            else:
-                length = head.content_length or 0
-                limit = self.limits.max_body_size
-                if limit is not None and length > limit:
-                    raise BodyTooLarge("Content Too Large", explain="the request body is too large")
-                body = LengthReader(self.rfile, length)
-            self._body = body
-        return body
-
-    def read_body(self, size: int = -1) -> bytes:
-        """Read and return up to *size* bytes of the request body (all of it by default).
-
-        .. versionadded:: 0.1
-        """
-        return self.body_reader().read(size)
-
-    def _rfile_position(self) -> int:
-        try:
-            return int(self.rfile.tell())
-        except (OSError, AttributeError, ValueError):
-            return -1
-
-    def _discard_unread_body(self) -> None:
-        """Drain what the handler left of the body, or close the connection."""
-        head = self.request_head
-        if head is None or not (head.content_length or head.chunked):
-            return
-        body = self._body
-        try:
-            if body is None:
-                start = self._body_start
-                consumed = self._rfile_position() - start
-                if start < 0 or consumed < 0 or (head.chunked and consumed):
-                    # Read through rfile by hand: where the body ends is unknown.
-                    self.close_connection = True
-                    return
-                if head.chunked:
-                    body = ChunkedReader(self.rfile, self.limits)
-                else:
-                    length = head.content_length or 0
-                    if consumed > length:
-                        self.close_connection = True
-                        return
-                    body = LengthReader(self.rfile, length - consumed)
-            budget = self.limits.max_drain_size
-            while not body.done and budget > 0:
-                budget -= len(body.read(min(65536, budget)))
-            if not body.done:
-                self.close_connection = True
-        except (ProtocolError, OSError):
-            self.close_connection = True
 
     # -- response -------------------------------------------------------------
 
