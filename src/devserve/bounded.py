@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .connections import Connection, Poller, WorkerPool, make_poller
-from .server import HTTPServer, HTTPSServer
+from .server import HTTPServer, HTTPSServer, WorkerThreadsMixIn
 
 __all__ = ["BoundedHTTPSServer", "BoundedHTTPServer", "BoundedMixIn", "stop_on_signals"]
 
@@ -69,7 +69,7 @@ def _streaming(handler: Any) -> bool:
     return "text/event-stream" in accept
 
 
-class BoundedMixIn:
+class BoundedMixIn(WorkerThreadsMixIn):
     """Mix-in that serves connections with a bounded pool of threads and parks idle ones.
 
     See :class:`BoundedHTTPServer`.
@@ -470,23 +470,11 @@ class BoundedMixIn:
                     self._finish_handler(record.handler)
                 self._close(record)
 
-    def join_threads(self) -> None:
-        """Wait until every worker thread has exited (after :meth:`server_close`).
-
-        .. versionadded:: 0.1
-        """
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close(join=True)
-
     def server_close(self) -> None:
         """Close the listening socket and every connection; stop the workers."""
         super().server_close()  # type: ignore[misc]
         self.close_connections()
-        if self.block_on_close and not self.daemon_threads:
-            self.join_threads()
-        elif self._pool is not None:
-            self._pool.close(join=False)
+        self._release_workers()
 
 
 class BoundedHTTPServer(BoundedMixIn, HTTPServer):

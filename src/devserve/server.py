@@ -20,7 +20,7 @@ import socketserver
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "HTTPSServer",
@@ -28,6 +28,7 @@ __all__ = [
     "ThreadingHTTPSServer",
     "ThreadingHTTPServer",
     "ThreadingMixIn",
+    "WorkerThreadsMixIn",
     "test",
 ]
 
@@ -145,7 +146,39 @@ class _WorkerPool:
             return len(self._threads) - self._idle
 
 
-class ThreadingMixIn:
+class _PoolProtocol(Protocol):
+    def close(self, *, join: bool) -> None: ...
+
+
+class WorkerThreadsMixIn:
+    """What the threaded servers share: stopping and joining their worker threads.
+
+    .. versionadded:: 0.1
+    """
+
+    daemon_threads: bool
+    block_on_close: bool
+    _pool: _PoolProtocol | None = None
+
+    def join_threads(self) -> None:
+        """Wait until every worker thread has exited (after :meth:`server_close`).
+
+        .. versionadded:: 0.1
+        """
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close(join=True)
+
+    def _release_workers(self) -> None:
+        # After the listening socket is closed: wait for the workers only where the
+        # socketserver contract says server_close blocks (non-daemon threads).
+        if self.block_on_close and not self.daemon_threads:
+            self.join_threads()
+        elif self._pool is not None:
+            self._pool.close(join=False)
+
+
+class ThreadingMixIn(WorkerThreadsMixIn):
     """Mix-in that serves each connection in a thread of its own, reusing threads.
 
     It keeps :class:`socketserver.ThreadingMixIn`'s attributes and hooks:
@@ -209,22 +242,10 @@ class ThreadingMixIn:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
 
-    def join_threads(self) -> None:
-        """Wait until every worker thread has exited (after :meth:`server_close`).
-
-        .. versionadded:: 0.1
-        """
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close(join=True)
-
     def server_close(self) -> None:
         """Close the listening socket; wait for connections if :attr:`block_on_close`."""
         super().server_close()  # type: ignore[misc]
-        if self.block_on_close and not self.daemon_threads:
-            self.join_threads()
-        elif self._pool is not None:
-            self._pool.close(join=False)
+        self._release_workers()
 
 
 class ThreadingHTTPServer(ThreadingMixIn, HTTPServer):
