@@ -156,6 +156,8 @@ def test_if_range_date_must_equal_and_be_strong() -> None:
     assert not range_condition_holds(date, None, 101, 200.0)
     assert not range_condition_holds(date, None, 100, 100.5)  # weak: modified this second
     assert not range_condition_holds("not a date", None, 100, 200.0)
+    # "-0000" is an unknown zone (RFC 5322 §3.3): no exact time to compare.
+    assert not range_condition_holds("Thu, 01 Jan 1970 00:01:40 -0000", None, 100, 200.0)
 
 
 @pytest.mark.parametrize(
