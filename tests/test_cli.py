@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from conftest import CERTIFICATE_PASSWORD
 from devserve.accesslog import color_enabled
 from devserve.cli import build_parser, handler_class
 from devserve.static import SimpleHTTPRequestHandler
 
 TIMEOUT = 5.0
 BANNER = re.compile(r"Serving (HTTP|HTTPS) on (\S+) port (\d+)")
-CERTDATA = Path(__import__("test").__file__).parent / "certdata"
 
 
 def _default_sigint() -> None:
@@ -194,13 +194,16 @@ def test_protocol_flag(running: list[Devserve], site: Path) -> None:
     assert server.stop(signal.SIGTERM)[0] == 0
 
 
-def test_tls(running: list[Devserve], site: Path, tmp_path: Path) -> None:
+def test_tls(
+    running: list[Devserve], site: Path, tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
     password = tmp_path / "password"
-    password.write_text("somepass\n")
+    password.write_text(CERTIFICATE_PASSWORD + "\n")
+    cert, key = certificate
     server = start(
         running, "0", "-b", "127.0.0.1", "-d", str(site),
-        "--tls-cert", str(CERTDATA / "ssl_cert.pem"),
-        "--tls-key", str(CERTDATA / "ssl_key.passwd.pem"),
+        "--tls-cert", str(cert),
+        "--tls-key", str(key.with_name("key.encrypted.pem")),
         "--tls-password-file", str(password),
     )  # fmt: skip
     assert server.banner[0][0] == "HTTPS"
