@@ -20,7 +20,6 @@ import devserve
 from conftest import CLIENT_TIMEOUT, read_all
 from devserve.bounded import BoundedHTTPServer, BoundedHTTPSServer
 from devserve.testing import ServerThread
-from test_server import certificate  # noqa: F401  (a fixture)
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
 
@@ -171,7 +170,7 @@ def test_long_requests_get_threads_of_their_own() -> None:
         running.stop()
 
 
-def test_tls_bytes_already_decrypted_are_seen(certificate: tuple[Path, Path]) -> None:  # noqa: F811
+def test_tls_bytes_already_decrypted_are_seen(certificate: tuple[Path, Path]) -> None:
     cert, key = certificate
     cls = type("Server", (BoundedHTTPSServer,), {})
     running = ServerThread(
