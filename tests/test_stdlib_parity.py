@@ -10,8 +10,10 @@ from __future__ import annotations
 import http.server
 import re
 import socket
+import sys
 import threading
 from collections.abc import Iterator
+from http import HTTPStatus
 from typing import Any
 
 import pytest
@@ -86,6 +88,13 @@ class Pair:
                 s.sendall(data)
                 s.shutdown(socket.SHUT_WR)
                 answers.append(normalise(read_all(s)))
+        if any(b"3.10 text/html" in answer for answer in answers):
+            answers = [
+                re.sub(rb"Content-Length: \d+", b"Content-Length: *", answer).replace(
+                    b"3.10 text/html", b"text/html"
+                )
+                for answer in answers
+            ]
         return answers
 
     def close(self) -> None:
@@ -96,6 +105,14 @@ class Pair:
 
 def normalise(answer: bytes) -> bytes:
     answer = re.sub(rb"Date: [^\r\n]+", b"Date: *", answer)
+    # Python 3.10 formats the status as "HTTPStatus.BAD_REQUEST" in error pages (its
+    # IntEnum str); devserve writes the number on every Python, as 3.11+ does.
+    answer, replaced = re.subn(
+        rb"HTTPStatus\.([A-Z_]+)", lambda m: b"%d" % HTTPStatus[m[1].decode()].value, answer
+    )
+    if replaced:
+        # The enum name made the stdlib's page longer: mask the length on both sides.
+        answer = answer.replace(b"Content-Type: text/html", b"Content-Type: 3.10 text/html")
     return answer
 
 
@@ -173,6 +190,9 @@ def test_same_answer_as_http_server(pair: Pair, name: str) -> None:
     assert ours == stdlib
 
 
+@pytest.mark.skipif(
+    sys.version_info < (3, 11), reason="3.10's error page predates the HTML5 page (bpo-46736)"
+)
 def test_default_error_page_is_the_3_14_page() -> None:
     # 3.14 added the colour-scheme style; devserve ships that page on every Python.
     style = re.compile(r"\s*<style type=\"text/css\">.*?</style>", re.S)
