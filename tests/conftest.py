@@ -136,3 +136,30 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+def counting_sends(handler_class: Any) -> tuple[Any, list[bytes]]:
+    """Return a subclass of *handler_class* whose socket writes are recorded, and the record.
+
+    Each element of the list is one ``sendall`` call: how the one-send-per-response
+    rule is checked over a real socket.
+    """
+    from devserve.streams import SocketWriter
+
+    sends: list[bytes] = []
+
+    class CountingSocket:
+        def __init__(self, sock: socket.socket) -> None:
+            self._sock = sock
+
+        def sendall(self, data: bytes) -> None:
+            sends.append(bytes(data))
+            self._sock.sendall(data)
+
+    class Counted(handler_class):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            super().setup()
+            assert type(self.wfile) is SocketWriter
+            self.wfile._sock = CountingSocket(self.connection)
+
+    return Counted, sends

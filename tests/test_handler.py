@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 import devserve
-from conftest import QuietHandler, read_all
-from devserve.streams import SocketWriter
+from conftest import QuietHandler, counting_sends, read_all
 
 HELLO = b"Hello, world!"
 
@@ -199,22 +198,7 @@ def test_strict_mode_refuses_http_0_9(serve: Any) -> None:
 
 
 def test_one_send_per_small_response(serve: Any) -> None:
-    sends: list[bytes] = []
-
-    class CountingSocket:
-        def __init__(self, sock: socket.socket) -> None:
-            self._sock = sock
-
-        def sendall(self, data: bytes) -> None:
-            sends.append(bytes(data))
-            self._sock.sendall(data)
-
-    class Counted(Hello):
-        def setup(self) -> None:
-            super().setup()
-            assert type(self.wfile) is SocketWriter
-            self.wfile._sock = CountingSocket(self.connection)  # type: ignore[assignment]
-
+    Counted, sends = counting_sends(Hello)
     server = serve(Counted)
     server.exchange(
         b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"

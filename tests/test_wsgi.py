@@ -15,7 +15,7 @@ from wsgiref.validate import validator
 import pytest
 
 from apps import plain
-from conftest import CLIENT_TIMEOUT, RunningServer, read_all
+from conftest import CLIENT_TIMEOUT, RunningServer, counting_sends, read_all
 from devserve.http11 import Limits
 from devserve.streams import SocketWriter
 from devserve.wsgi import WSGIHandler, WSGIServer, make_server
@@ -307,22 +307,7 @@ def test_single_item_body_gets_content_length_and_keep_alive(wsgi: Any) -> None:
 
 
 def test_one_send_per_small_response(wsgi: Any) -> None:
-    sends: list[bytes] = []
-
-    class CountingSocket:
-        def __init__(self, sock: socket.socket) -> None:
-            self._sock = sock
-
-        def sendall(self, data: bytes) -> None:
-            sends.append(bytes(data))
-            self._sock.sendall(data)
-
-    class Counted(QuietWSGIHandler):
-        def setup(self) -> None:
-            super().setup()
-            assert type(self.wfile) is SocketWriter
-            self.wfile._sock = CountingSocket(self.connection)  # type: ignore[assignment]
-
+    Counted, sends = counting_sends(QuietWSGIHandler)
     get(wsgi(plain.hello, Counted))
     assert len(sends) == 1
     assert sends[0].startswith(b"HTTP/1.1 200 OK")
