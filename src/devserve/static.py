@@ -39,6 +39,7 @@ from typing import Any, BinaryIO, ClassVar
 from .filecache import CachedFile, FileCache
 from .handler import BaseHTTPRequestHandler
 from .http11.conditional import make_etag, none_match, range_condition_holds
+from .http11.fields import TOKEN_TEXT
 from .http11.negotiation import choose_coding, prefers_json
 from .http11.ranges import (
     ByteRange,
@@ -60,8 +61,7 @@ _SMALL_BODY = 65536
 _COPY_CHUNK = 65536
 # Coding -> file suffix of a precompressed sibling, in order of preference.
 _SIBLINGS = (("br", ".br"), ("gzip", ".gz"))
-_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_HEADER_LIST = re.compile(_TOKEN + r"(?:[ \t]*,[ \t]*" + _TOKEN + ")*")
+_HEADER_LIST = re.compile(TOKEN_TEXT + r"(?:[ \t]*,[ \t]*" + TOKEN_TEXT + ")*")
 _ASCII_SPACE = " \t\n\r\x0b\x0c"
 _EXPOSED = "Content-Range, Content-Length, Content-Encoding, Accept-Ranges, ETag, Last-Modified"
 

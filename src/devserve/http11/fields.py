@@ -15,11 +15,21 @@ from typing import Protocol
 from .errors import BadHeader, HeaderFieldsTooLarge, IncompleteMessage
 from .limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["LineSource", "line_content", "parse_fields", "read_field_lines"]
+__all__ = [
+    "TCHAR",
+    "TOKEN",
+    "TOKEN_TEXT",
+    "LineSource",
+    "line_content",
+    "parse_fields",
+    "read_field_lines",
+]
 
-_TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
-_TOKEN = re.compile(b"[" + _TCHAR + b"]+")
-_FIELD_LINE = re.compile(b"([" + _TCHAR + rb"]+):([\t\x20-\x7e\x80-\xff]*)")
+#: RFC 9110 §5.6.2 tchar, the one definition of a token in devserve (bytes and text).
+TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
+TOKEN = re.compile(b"[" + TCHAR + b"]+")
+TOKEN_TEXT = "[" + TCHAR.decode("ascii") + "]+"
+_FIELD_LINE = re.compile(b"([" + TCHAR + rb"]+):([\t\x20-\x7e\x80-\xff]*)")
 _OWS = b" \t"
 
 
@@ -124,7 +134,7 @@ def _field_error(content: bytes) -> BadHeader:
         reason = "Empty header name"
     elif name.rstrip(_OWS) != name:
         reason = "Whitespace before the colon (RFC 9112 §5.1)"
-    elif not _TOKEN.fullmatch(name):
+    elif not TOKEN.fullmatch(name):
         reason = "Invalid character in header name"
     elif b"\r" in value:
         reason = "Bare CR in header value (RFC 9112 §2.2)"

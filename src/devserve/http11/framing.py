@@ -23,7 +23,7 @@ from .errors import (
     IncompleteMessage,
     UnsupportedTransferCoding,
 )
-from .fields import parse_fields, read_field_lines
+from .fields import TCHAR, TOKEN, parse_fields, read_field_lines
 from .limits import DEFAULT_LIMITS, Limits
 
 __all__ = [
@@ -38,9 +38,8 @@ __all__ = [
 
 _DIGITS = re.compile(rb"[0-9]+")
 _OWS = b" \t"
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
-_TOKEN_CLASS = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_TOKEN_CLASS = b"[" + TCHAR + b"]+"
 # RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF, with
 # chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ( token / quoted-string ) ] ).
 # Every repetition must consume a ';', so the pattern cannot backtrack badly.
@@ -115,7 +114,7 @@ def transfer_coding_is_chunked(values: list[bytes]) -> bool:
             element = element.strip(_OWS)
             if not element:
                 continue
-            if not _TOKEN.fullmatch(element):
+            if not TOKEN.fullmatch(element):
                 raise BadFraming("Bad framing", explain="Invalid Transfer-Encoding")
             codings.append(element.lower())
     if not codings or codings[-1] != b"chunked" or codings.count(b"chunked") > 1:

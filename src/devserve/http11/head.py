@@ -26,7 +26,7 @@ from .errors import (
     UnsupportedHTTPVersion,
     URITooLong,
 )
-from .fields import LineSource, line_content, parse_fields, read_field_lines
+from .fields import TCHAR, TOKEN, LineSource, line_content, parse_fields, read_field_lines
 from .framing import content_length_value, transfer_coding_is_chunked
 from .limits import DEFAULT_LIMITS, Limits
 
@@ -38,12 +38,10 @@ __all__ = [
     "parse_request_line",
 ]
 
-_TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
-_TOKEN = re.compile(b"[" + _TCHAR + b"]+")
 # RFC 9112 §3: method SP request-target SP HTTP-version, single spaces, DIGIT "." DIGIT.
 # '#' is left out of the target class: a fragment is never sent (RFC 9112 §3.2).
 _STRICT_REQUEST_LINE = re.compile(
-    b"([" + _TCHAR + rb"]+) ([\x21\x22\x24-\x7e]+) HTTP/([0-9])\.([0-9])"
+    b"([" + TCHAR + rb"]+) ([\x21\x22\x24-\x7e]+) HTTP/([0-9])\.([0-9])"
 )
 # The lenient request line refuses every CTL but HTAB, as the strict one does.
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
@@ -178,7 +176,7 @@ def _parse_lenient_request_line(content: bytes) -> RequestLine:
     method = words[0]
     if len(words) == 2 and method != b"GET":
         raise BadRequestLine(f"Bad HTTP/0.9 request type ({method.decode('latin-1')!r})")
-    if not _TOKEN.fullmatch(method):
+    if not TOKEN.fullmatch(method):
         raise BadRequestLine(f"Bad request method ({method.decode('latin-1')!r})", version=version)
     return RequestLine(
         method.decode("latin-1"),

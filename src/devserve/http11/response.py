@@ -12,6 +12,8 @@ import re
 import time
 from email.utils import formatdate
 
+from .fields import TOKEN_TEXT
+
 __all__ = [
     "body_allowed",
     "check_field",
@@ -21,7 +23,7 @@ __all__ = [
     "status_line",
 ]
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TOKEN = re.compile(TOKEN_TEXT)
 _UNSAFE_VALUE = re.compile(r"[\x00\r\n]")
 
 _date_cache: tuple[int, str] = (0, "")
