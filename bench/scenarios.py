@@ -157,7 +157,7 @@ STATIC = Scenario(
                 "{docroot}",
                 "{port}",
             ),
-            requires=("devserve.static", "devserve.__main__"),
+            requires=("devserve.files.handler", "devserve.__main__"),
             note="devserve's command line (HTTP/1.1, access log to a file)",
         ),
         Server(
@@ -202,7 +202,7 @@ STATIC = Scenario(
 
 def _wsgi_servers(app: str) -> tuple[Server, ...]:
     def wsgi(impl: str, **extra: str) -> Server:
-        requires = ("devserve.wsgi",) if impl == "devserve" else ()
+        requires = ("devserve.wsgi.handler",) if impl == "devserve" else ()
         if app == "flask":
             requires += ("flask",)
         return Server(
@@ -261,14 +261,14 @@ CONCURRENCY = Scenario(
         Server(
             "devserve-wsgi",
             _script("wsgi_hello.py", "--impl", "devserve", "--app", "plain"),
-            requires=("devserve.wsgi",),
+            requires=("devserve.wsgi.handler",),
             note="devserve.make_server (the bounded server of issue 7)",
         ),
         Server(
             "devserve-bounded",
             _script("handler_hello.py", "--impl", "devserve-bounded"),
-            requires=("devserve.bounded",),
-            note="hello handler on devserve.bounded.BoundedHTTPServer (the command line's)",
+            requires=("devserve.net.bounded",),
+            note="hello handler on devserve.net.bounded.BoundedHTTPServer (the command line's)",
         ),
         Server(
             "devserve",

@@ -21,7 +21,7 @@ nitpick_ignore = [
     ("py:class", "werkzeug.debug.DebuggedApplication"),
     ("py:mod", "watchfiles"),
     ("py:mod", "cryptography"),
-    # A private alias in devserve.hostcheck's signatures (Callable[..., Iterable[bytes]]).
+    # A private alias in devserve.dev.hostcheck's signatures (Callable[..., Iterable[bytes]]).
     ("py:class", "_App"),
     # http-support.rst (the hardening engineer's page) writes the short form; the
     # target is documented as devserve.http11.ChunkedReader.trailers in api.rst.
@@ -33,7 +33,7 @@ extlinks = {
     "rfc9110": ("https://www.rfc-editor.org/rfc/rfc9110#%s", "RFC 9110 %s"),
     "gh": ("https://github.com/python/cpython/issues/%s", "gh-%s"),
 }
-# devserve.pytest_plugin imports pytest, which the docs extra does not install.
+# devserve.testing.pytest_plugin imports pytest, which the docs extra does not install.
 autodoc_mock_imports = ["pytest"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"

@@ -144,7 +144,7 @@ def counting_sends(handler_class: Any) -> tuple[Any, list[bytes]]:
     Each element of the list is one ``sendall`` call: how the one-send-per-response
     rule is checked over a real socket.
     """
-    from devserve.streams import SocketWriter
+    from devserve.net.streams import SocketWriter
 
     sends: list[bytes] = []
 

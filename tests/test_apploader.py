@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from devserve.apploader import AppLoadError, load_app, parse_app_spec
+from devserve.cli.apploader import AppLoadError, load_app, parse_app_spec
 
 _names = itertools.count()
 

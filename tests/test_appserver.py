@@ -7,8 +7,8 @@ from typing import Any
 
 from apps import plain
 from conftest import read_all
-from devserve.appserver import mount_static, serve_app
-from devserve.debug import debug_app, served_hosts
+from devserve.cli.app_mode import mount_static, serve_app
+from devserve.dev.debugger import debug_app, served_hosts
 from test_wsgi import QuietWSGIHandler, split, wsgi  # noqa: F401 -- the fixture
 
 

@@ -23,14 +23,14 @@ from typing import Any
 import pytest
 
 from conftest import CLIENT_TIMEOUT, RunningServer, read_all
-from devserve.cgi import (
+from devserve.cgi.handler import (
     BadScriptResponse,
     CGIHTTPRequestHandler,
     _url_collapse_path,
     nobody_uid,
     parse_script_head,
 )
-from devserve.cgi_environ import ScriptRequest, build_environ
+from devserve.cgi.environ import ScriptRequest, build_environ
 
 SCRIPTS = Path(__file__).parent / "cgi"
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -627,7 +627,7 @@ def test_devserve_never_imports_the_stdlib_cgi_module(site: Path) -> None:
         import http.client, sys, threading, warnings
         warnings.simplefilter("error")
         from devserve import ThreadingHTTPServer
-        from devserve.cgi import CGIHTTPRequestHandler
+        from devserve.cgi.handler import CGIHTTPRequestHandler
         class Handler(CGIHTTPRequestHandler):
             def __init__(self, *a, **k):
                 super().__init__(*a, directory=sys.argv[1], **k)

@@ -22,9 +22,9 @@ import pytest
 import requests
 
 from conftest import CERTIFICATE_PASSWORD
-from devserve.accesslog import color_enabled
-from devserve.cli import build_parser, handler_class
-from devserve.static import SimpleHTTPRequestHandler
+from devserve.dev.accesslog import color_enabled
+from devserve.cli.main import build_parser, handler_class
+from devserve.files.handler import SimpleHTTPRequestHandler
 
 TIMEOUT = 5.0
 BANNER = re.compile(r"Serving (HTTP|HTTPS) on (\S+) port (\d+)")
@@ -266,12 +266,12 @@ def test_usage_errors_exit_2_without_traceback(args: list[str], message: str, si
 def test_cgi_flag(site: Path) -> None:
     import importlib.util
 
-    if importlib.util.find_spec("devserve.cgi") is None:
+    if importlib.util.find_spec("devserve.cgi.handler") is None:
         result = run("0", "-b", "127.0.0.1", "--cgi", cwd=site)
         assert result.returncode == 2
         assert result.stderr == "devserve: error: CGI support is not available yet\n"
         return
-    from devserve.cgi import CGIHTTPRequestHandler
+    from devserve.cgi.handler import CGIHTTPRequestHandler
 
     cls = handler_class(build_parser().parse_args(["-d", str(site), "--cgi"]))
     assert issubclass(cls, CGIHTTPRequestHandler)

@@ -20,11 +20,11 @@ import pytest
 
 from stdlib_suite import HERE, stdlib_test_available
 
-# http.server's names, with the CGI ones from devserve.cgi (whatever devserve exports).
+# http.server's names, with the CGI ones from devserve.cgi.handler (whatever devserve exports).
 SHIM = """\
 from devserve import *  # noqa: F403
 from devserve import __all__ as _exported
-from devserve.cgi import CGIHTTPRequestHandler, _url_collapse_path, executable, nobody_uid
+from devserve.cgi.handler import CGIHTTPRequestHandler, _url_collapse_path, executable, nobody_uid
 
 __all__ = [*_exported, "CGIHTTPRequestHandler"]
 """

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import CLIENT_TIMEOUT, QuietHandler
 from devserve import ThreadingHTTPSServer
-from devserve.devtls import make_adhoc
+from devserve.dev.adhoc_tls import make_adhoc
 from devserve.testing import ServerThread
 
 FINGERPRINT = re.compile(r"SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})")
@@ -88,7 +88,7 @@ def test_adhoc_certificate_is_a_short_lived_leaf(tmp_path: Path) -> None:
 
 
 def run_devserve(*args: str, code: str = "") -> subprocess.Popen[str]:
-    program = code + "import sys; from devserve.cli import main; sys.exit(main(sys.argv[1:]))"
+    program = code + "import sys; from devserve.cli.main import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.Popen(
         [sys.executable, "-c", program, *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

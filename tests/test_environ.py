@@ -9,7 +9,7 @@ from wsgiref.validate import validator
 
 import pytest
 
-from devserve.environ import OutsideScriptName, build_environ, split_target
+from devserve.wsgi.environ import OutsideScriptName, build_environ, split_target
 from devserve.http11 import parse_request_head
 
 BASE = {

@@ -19,7 +19,7 @@ from wsgiref.simple_server import make_server as stdlib_make_server
 import pytest
 import requests
 
-from devserve.wsgi import WSGIHandler, make_server
+from devserve.wsgi.handler import WSGIHandler, make_server
 from processes import free_port, serving
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "flask_app.py"

@@ -21,7 +21,7 @@ import pytest
 
 import devserve
 from conftest import CLIENT_TIMEOUT, read_all
-from devserve.bounded import BoundedHTTPServer
+from devserve.net.bounded import BoundedHTTPServer
 from devserve.testing import ServerThread
 
 _RESET = struct.pack("ii", 1, 0)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from conftest import read_all
-from devserve.filecache import FileCache
-from devserve.static import SimpleHTTPRequestHandler
+from devserve.files.cache import FileCache
+from devserve.files.handler import SimpleHTTPRequestHandler
 
 
 def handler_for(root: Path, cache: FileCache | None) -> type[SimpleHTTPRequestHandler]:

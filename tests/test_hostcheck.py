@@ -9,7 +9,7 @@ import pytest
 
 from conftest import CLIENT_TIMEOUT, QuietHandler
 from devserve import WSGIHandler
-from devserve.hostcheck import HostCheckMiddleware, HostCheckMixin, host_allowed, is_loopback
+from devserve.dev.hostcheck import HostCheckMiddleware, HostCheckMixin, host_allowed, is_loopback
 from devserve.testing import serve_in_thread
 
 

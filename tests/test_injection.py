@@ -16,8 +16,8 @@ import pytest
 
 from conftest import CLIENT_TIMEOUT
 from devserve import SimpleHTTPRequestHandler, WSGIHandler
-from devserve.injection import LiveReloadMiddleware, LiveReloadMixin, inject_script
-from devserve.livereload import LiveReload
+from devserve.dev.injection import LiveReloadMiddleware, LiveReloadMixin, inject_script
+from devserve.dev.livereload import LiveReload
 from devserve.testing import serve_in_thread
 
 S = b"<script>S</script>"

@@ -14,8 +14,8 @@ import pytest
 
 from conftest import CLIENT_TIMEOUT
 from devserve import SimpleHTTPRequestHandler
-from devserve.injection import LiveReloadMixin
-from devserve.livereload import ENDPOINT, LiveReload, same_origin
+from devserve.dev.injection import LiveReloadMixin
+from devserve.dev.livereload import ENDPOINT, LiveReload, same_origin
 from devserve.testing import serve_in_thread
 
 

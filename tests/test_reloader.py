@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devserve.reloader import RESTART_CODE, serve_until_changed, watch
+from devserve.dev.reloader import RESTART_CODE, serve_until_changed, watch
 from processes import interrupt, start
 
 TIMEOUT = 10
@@ -99,7 +99,7 @@ def test_reload_restarts_on_change_and_keeps_the_socket(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     code = (
-        "import sys; from devserve.appserver import serve_app;"
+        "import sys; from devserve.cli.app_mode import serve_app;"
         "sys.exit(serve_app('reloadme:app', port=%d, reload=True))" % port
     )
     proc = start([sys.executable, "-c", code], cwd=tmp_path)

@@ -18,7 +18,7 @@ import pytest
 
 import devserve
 from conftest import CLIENT_TIMEOUT, read_all
-from devserve.bounded import BoundedHTTPServer, BoundedHTTPSServer
+from devserve.net.bounded import BoundedHTTPServer, BoundedHTTPSServer
 from devserve.testing import ServerThread
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"

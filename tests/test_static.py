@@ -19,8 +19,8 @@ import pytest
 import requests
 
 from conftest import CLIENT_TIMEOUT, RunningServer
-from devserve.static import SimpleHTTPRequestHandler
-from devserve.streams import SocketWriter
+from devserve.files.handler import SimpleHTTPRequestHandler
+from devserve.net.streams import SocketWriter
 
 Serve = Callable[..., RunningServer]
 DATA = bytes(range(256)) * 4  # 1 KiB

@@ -19,7 +19,7 @@ import pytest
 
 import devserve
 from conftest import CLIENT_TIMEOUT, read_all
-from devserve.static import SimpleHTTPRequestHandler
+from devserve.files.handler import SimpleHTTPRequestHandler
 
 
 class StdlibQuiet(http.server.SimpleHTTPRequestHandler):

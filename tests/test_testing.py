@@ -14,7 +14,7 @@ import devserve
 from conftest import CLIENT_TIMEOUT, QuietHandler
 from devserve.testing import serve_in_thread
 
-pytest_plugins = ["devserve.pytest_plugin", "pytester"]
+pytest_plugins = ["devserve.testing.pytest_plugin", "pytester"]
 
 
 class Hello(QuietHandler):
@@ -103,7 +103,7 @@ def test_ready_on_start_without_waiting() -> None:
 
 
 def test_fixture_stops_servers_at_the_end_of_the_test(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('pytest_plugins = ["devserve.pytest_plugin"]')
+    pytester.makeconftest('pytest_plugins = ["devserve.testing.pytest_plugin"]')
     pytester.makepyfile(
         """
         import threading, urllib.request

@@ -17,8 +17,8 @@ import pytest
 from apps import plain
 from conftest import CLIENT_TIMEOUT, RunningServer, counting_sends, read_all
 from devserve.http11 import Limits
-from devserve.streams import SocketWriter
-from devserve.wsgi import WSGIHandler, WSGIServer, make_server
+from devserve.net.streams import SocketWriter
+from devserve.wsgi.handler import WSGIHandler, WSGIServer, make_server
 
 
 class QuietWSGIHandler(WSGIHandler):

@@ -7,7 +7,7 @@ class change, as issue 2's baselines ask:
 * ``stdlib``: :class:`http.server.ThreadingHTTPServer` as shipped, HTTP/1.1
   (head and body leave in two sends);
 * ``stdlib-onesend``: the same with ``wbufsize = -1``, so one send per response;
-* ``devserve-bounded``: :class:`devserve.bounded.BoundedHTTPServer` (issue 7), with
+* ``devserve-bounded``: :class:`devserve.net.bounded.BoundedHTTPServer` (issue 7), with
   the command line's timeouts (idle 75 s, head 10 s) and strict parsing.
 """
 
@@ -53,7 +53,7 @@ def main() -> None:
         handler.wbufsize = -1
     server_class: Any = module.ThreadingHTTPServer
     if args.impl == "devserve-bounded":
-        from devserve.bounded import BoundedHTTPServer
+        from devserve.net.bounded import BoundedHTTPServer
 
         server_class = BoundedHTTPServer
         handler.idle_timeout, handler.head_timeout, handler.strict_parsing = 75.0, 10.0, True

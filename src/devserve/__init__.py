@@ -8,27 +8,27 @@ for it runs after changing the import.
 # must be the os that devserve's path code looks up at call time, as in http.server.
 import os  # noqa: F401
 
-from .bounded import BoundedHTTPServer, BoundedHTTPSServer
-from .cgi import CGIHTTPRequestHandler
+from .cgi.handler import CGIHTTPRequestHandler
 
 # Public in http.server but outside its __all__, as here; CPython's tests use them.
-from .cgi import _url_collapse_path as _url_collapse_path
-from .cgi import executable as executable
-from .cgi import nobody_uid as nobody_uid
-from .handler import DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE, BaseHTTPRequestHandler
-from .hostcheck import HostCheckMiddleware
-from .injection import LiveReloadMiddleware
-from .livereload import LiveReload
-from .server import (
+from .cgi.handler import _url_collapse_path as _url_collapse_path
+from .cgi.handler import executable as executable
+from .cgi.handler import nobody_uid as nobody_uid
+from .dev.hostcheck import HostCheckMiddleware
+from .dev.injection import LiveReloadMiddleware
+from .dev.livereload import LiveReload
+from .files.handler import SimpleHTTPRequestHandler
+from .handler.base import DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE, BaseHTTPRequestHandler
+from .net.bounded import BoundedHTTPServer, BoundedHTTPSServer
+from .net.servers import (
     HTTPServer,
     HTTPSServer,
     ThreadingHTTPServer,
     ThreadingHTTPSServer,
     test,
 )
-from .static import SimpleHTTPRequestHandler
-from .testing import ServerThread, serve_in_thread
-from .wsgi import WSGIHandler, WSGIServer, make_server
+from .testing.server_thread import ServerThread, serve_in_thread
+from .wsgi.handler import WSGIHandler, WSGIServer, make_server
 
 __version__ = "0.1.0"
 

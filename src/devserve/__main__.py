@@ -1,8 +1,8 @@
-"""``python -m devserve``: run the :mod:`devserve.cli` command line."""
+"""``python -m devserve``: run the :mod:`devserve.cli.main` command line."""
 
 import sys
 
-from .cli import main
+from .cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -106,13 +106,13 @@ class LiveReloadMixin:
 
     With :attr:`livereload` set, ``200`` HTML responses (pages and listings)
     to a browser's navigation get its script, and
-    :data:`~devserve.livereload.ENDPOINT` is answered with its event stream.
+    :data:`~devserve.dev.livereload.ENDPOINT` is answered with its event stream.
     Put it before the handler class in the bases.
 
     .. versionadded:: 0.1
     """
 
-    #: The :class:`~devserve.livereload.LiveReload` to use, or ``None`` for none.
+    #: The :class:`~devserve.dev.livereload.LiveReload` to use, or ``None`` for none.
     livereload: LiveReload | None = None
     _held: _Head | None = None
 
@@ -209,7 +209,7 @@ class LiveReloadWSGIMixin:
     .. versionadded:: 0.1
     """
 
-    #: The :class:`~devserve.livereload.LiveReload` to use, or ``None`` for none.
+    #: The :class:`~devserve.dev.livereload.LiveReload` to use, or ``None`` for none.
     livereload: LiveReload | None = None
 
     def run_wsgi(self) -> None:

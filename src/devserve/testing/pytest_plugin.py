@@ -1,6 +1,6 @@
 """A pytest fixture that serves handlers and WSGI apps for the length of a test.
 
-Enable it in a ``conftest.py`` with ``pytest_plugins = ["devserve.pytest_plugin"]``;
+Enable it in a ``conftest.py`` with ``pytest_plugins = ["devserve.testing.pytest_plugin"]``;
 it is not registered automatically, so installing devserve adds nothing to other
 projects' test runs.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .testing import ServerThread, serve_in_thread
+from .server_thread import ServerThread, serve_in_thread
 
 __all__ = ["devserve_server"]
 

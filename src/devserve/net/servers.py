@@ -251,7 +251,7 @@ class ThreadingMixIn(WorkerThreadsMixIn):
 class ThreadingHTTPServer(ThreadingMixIn, HTTPServer):
     """An :class:`HTTPServer` that serves each connection in its own thread.
 
-    As in :mod:`http.server`, :attr:`~devserve.server.ThreadingMixIn.daemon_threads` is true.
+    As in :mod:`http.server`, :attr:`~devserve.net.servers.ThreadingMixIn.daemon_threads` is true.
     """
 
     daemon_threads = True
@@ -355,7 +355,7 @@ def test(
     :class:`HTTPSServer` keywords.
     """
     if HandlerClass is None:
-        from .handler import BaseHTTPRequestHandler
+        from ..handler.base import BaseHTTPRequestHandler
 
         HandlerClass = BaseHTTPRequestHandler
     ServerClass.address_family, address = _get_best_family(bind, port)

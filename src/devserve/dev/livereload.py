@@ -10,9 +10,9 @@ Rule 3: the event stream is answered only to a browser on this very origin: a
 cross-site page must not learn when your files change, nor keep threads busy.
 Rule 4: a change set holding only stylesheets swaps them in place; anything else
 reloads the page.  Changes are debounced here (an editor's save is several events);
-editors' temporary files are excluded by :mod:`devserve.reloader` before that.
+editors' temporary files are excluded by :mod:`devserve.dev.reloader` before that.
 
-What ends up in pages is decided in :mod:`devserve.injection`.
+What ends up in pages is decided in :mod:`devserve.dev.injection`.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class LiveReload:
     """The live-reload state of one server process, shared by its handlers.
 
     :meth:`start` watches *paths* (directories and files) for files matching
-    *include* but no *exclude* pattern, as :func:`devserve.reloader.watch` does;
+    *include* but no *exclude* pattern, as :func:`devserve.dev.reloader.watch` does;
     or call :meth:`notify` with changed paths yourself.  Changes arriving within
     *delay* seconds of each other are sent as one event.  Handlers answer
     :data:`ENDPOINT` with :meth:`serve_events`, and put :meth:`script` in pages.

@@ -16,13 +16,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .apploader import AppLoadError, load_app
-from .bounded import stop_on_signals
-from .devloop import browser_url, open_browser
-from .hostcheck import HostCheckMixin
-from .injection import LiveReloadMiddleware, LiveReloadWSGIMixin
-from .livereload import LiveReload
-from .reloader import (
+from ..dev.hostcheck import HostCheckMixin
+from ..dev.injection import LiveReloadMiddleware, LiveReloadWSGIMixin
+from ..dev.livereload import LiveReload
+from ..dev.reloader import (
     DEFAULT_EXCLUDE,
     DEFAULT_INCLUDE,
     inherited_sockets,
@@ -30,7 +27,10 @@ from .reloader import (
     restart_with_reloader,
     serve_until_changed,
 )
-from .wsgi import WSGIHandler, WSGIServer
+from ..net.bounded import stop_on_signals
+from ..wsgi.handler import WSGIHandler, WSGIServer
+from .apploader import AppLoadError, load_app
+from .devloop import browser_url, open_browser
 
 __all__ = ["mount_static", "serve_app"]
 
@@ -42,13 +42,13 @@ def mount_static(handler_class: type[WSGIHandler], mounts: Sequence[tuple[str, s
 
     *mounts* are ``(prefix, directory)`` pairs, e.g. ``("/static", "assets")``:
     ``GET`` and ``HEAD`` requests for ``/static`` and below are answered from
-    *directory* by :class:`devserve.static.SimpleHTTPRequestHandler` (with ETags,
+    *directory* by :class:`devserve.files.handler.SimpleHTTPRequestHandler` (with ETags,
     ``no-cache`` revalidation, ranges and path containment); everything else goes
     to the application.
 
     .. versionadded:: 0.1
     """
-    from .static import SimpleHTTPRequestHandler
+    from ..files.handler import SimpleHTTPRequestHandler
 
     routes = []
     for prefix, directory in mounts:
@@ -109,7 +109,7 @@ def _adopt(server: Any, sock: socket.socket) -> None:
 def _server_class(tls: bool, family: socket.AddressFamily) -> type[WSGIServer]:
     bases: tuple[type, ...] = (WSGIServer,)
     if tls:
-        from .bounded import BoundedHTTPSServer
+        from ..net.bounded import BoundedHTTPSServer
 
         bases = (WSGIServer, BoundedHTTPSServer)
     return type("WSGIServer", bases, {"address_family": family})
@@ -137,18 +137,18 @@ def serve_app(
 ) -> int:
     """Serve the application *app_spec* names until interrupted; return an exit status.
 
-    *app_spec* is read by :func:`~devserve.apploader.load_app`.  *static* mounts
+    *app_spec* is read by :func:`~devserve.cli.apploader.load_app`.  *static* mounts
     directories under URL prefixes (see :func:`mount_static`); *script_name* is
     the prefix the application itself is mounted under.  With *tls_cert* (and
     *tls_key*, *tls_password*) it serves HTTPS.  *debug* wraps the application in
-    Werkzeug's debugger (:func:`~devserve.debug.debug_app`).  *reload* restarts the
+    Werkzeug's debugger (:func:`~devserve.dev.debugger.debug_app`).  *reload* restarts the
     server when a file matching *reload_include* under the current directory or
     *reload_paths* changes, keeping the listening socket open.  Returns 0 after
     Ctrl+C, 1 when the application cannot be loaded, 2 when the address cannot
     be bound.  *livereload* puts the live-reload script into the application's
     pages and makes browsers reload after a restart or a change (stylesheets are
     swapped without either).  *allowed_hosts*, unless ``None``, turns the ``Host``
-    check on (see :mod:`devserve.hostcheck`).  *open_browser* opens the page.
+    check on (see :mod:`devserve.dev.hostcheck`).  *open_browser* opens the page.
 
     .. versionadded:: 0.1
     """
@@ -192,7 +192,7 @@ def serve_app(
     if sockets:
         _adopt(server, sockets[0])
     if debug:
-        from .debug import debug_app
+        from ..dev.debugger import debug_app
 
         app = debug_app(app, [host])
     if livereload:

@@ -1,7 +1,7 @@
 """Which request paths a file server may serve: the checks behind its safety flags.
 
 Rule 1: each check answers one question about one request and never serves, logs or
-answers anything itself; :class:`~devserve.static.SimpleHTTPRequestHandler` decides
+answers anything itself; :class:`~devserve.files.handler.SimpleHTTPRequestHandler` decides
 what status to send.
 Rule 2: the Windows-only tricks are refused on every platform, so a tree served from
 Linux behaves the same when it is later served from Windows, and so a test on Linux

@@ -11,8 +11,8 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from .handler import BaseHTTPRequestHandler
-from .server import ThreadingHTTPServer
+from ..handler.base import BaseHTTPRequestHandler
+from ..net.servers import ThreadingHTTPServer
 
 __all__ = ["ServerThread", "serve_in_thread"]
 
@@ -95,7 +95,7 @@ def serve_in_thread(
     if isinstance(app_or_handler, type) and issubclass(app_or_handler, BaseHTTPRequestHandler):
         server = (server_class or ThreadingHTTPServer)((host, port), app_or_handler)
     elif callable(app_or_handler):
-        from .wsgi import make_server
+        from ..wsgi.handler import make_server
 
         options: dict[str, Any] = {}
         if server_class is not None:

@@ -3,7 +3,7 @@
 Rule 1: a WSGI application is one more thing a :class:`~devserve.BaseHTTPRequestHandler`
 dispatches to: the request is parsed, limited, timed out, kept alive and logged by the
 base handler, exactly as for a ``do_*`` method; this module only turns the parsed head
-into an environ (:func:`~devserve.environ.build_environ`) and the application's answer
+into an environ (:func:`~devserve.wsgi.environ.build_environ`) and the application's answer
 into bytes.
 Rule 2: nothing an application returns reaches the wire unchecked.  The status and
 headers are checked when ``start_response`` is called, so the error is raised inside the
@@ -30,10 +30,8 @@ from http import HTTPStatus
 from importlib import metadata
 from typing import Any, BinaryIO
 
-from .bounded import BoundedHTTPServer
-from .environ import OutsideScriptName, build_environ
-from .handler import BaseHTTPRequestHandler
-from .http11 import (
+from ..handler.base import BaseHTTPRequestHandler
+from ..http11 import (
     ChunkedReader,
     ChunkedWriter,
     LengthReader,
@@ -43,8 +41,10 @@ from .http11 import (
     body_allowed,
     check_field,
 )
-from .http11.limits import DEFAULT_LIMITS
-from .http11.response import check_reason
+from ..http11.limits import DEFAULT_LIMITS
+from ..http11.response import check_reason
+from ..net.bounded import BoundedHTTPServer
+from .environ import OutsideScriptName, build_environ
 
 __all__ = [
     "FileWrapper",
@@ -212,7 +212,7 @@ class WSGIHandler(BaseHTTPRequestHandler):
     def get_environ(self) -> dict[str, Any]:
         """Return the environ for the current request.
 
-        See :func:`~devserve.environ.build_environ`.
+        See :func:`~devserve.wsgi.environ.build_environ`.
         """
         head = self.request_head
         if head is None:  # HTTP/0.9, served only when strict_parsing is off
@@ -560,9 +560,9 @@ def _check_headers(headers: Any) -> list[tuple[str, str]]:
 class WSGIServer(BoundedHTTPServer):
     """An HTTP server that runs one WSGI application, like :mod:`wsgiref`'s.
 
-    It is a :class:`~devserve.bounded.BoundedHTTPServer`: idle connections wait without a
+    It is a :class:`~devserve.net.bounded.BoundedHTTPServer`: idle connections wait without a
     thread, requests are served by a bounded pool of threads (long-running ones get a
-    thread of their own), and :meth:`~devserve.bounded.BoundedMixIn.shutdown` lets
+    thread of their own), and :meth:`~devserve.net.bounded.BoundedMixIn.shutdown` lets
     requests in flight finish.
 
     :attr:`script_name` is the prefix the application is mounted under (``""`` for

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .streams import SocketWriter
+from ..net.streams import SocketWriter
 
 __all__ = ["AccessLogMixin", "color_enabled", "paint"]
 

@@ -12,8 +12,8 @@ turns the safer ones on in a subclass.
 Rule 3: purely additive HTTP features are on here too: ``Range``/``If-Range``
 (a client that sends ``Range`` understands 206), JSON listings for clients that ask,
 and bodies sent with ``sendfile``; parsing of those headers lives in
-:mod:`devserve.http11`, path checks in :mod:`devserve.paths`, pages in
-:mod:`devserve.listing`.
+:mod:`devserve.http11`, path checks in :mod:`devserve.files.paths`, pages in
+:mod:`devserve.files.listing`.
 """
 
 from __future__ import annotations
@@ -36,12 +36,11 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, BinaryIO, ClassVar
 
-from .filecache import CachedFile, FileCache
-from .handler import BaseHTTPRequestHandler
-from .http11.conditional import make_etag, none_match, range_condition_holds
-from .http11.fields import TOKEN_TEXT
-from .http11.negotiation import choose_coding, prefers_json
-from .http11.ranges import (
+from ..handler.base import BaseHTTPRequestHandler
+from ..http11.conditional import make_etag, none_match, range_condition_holds
+from ..http11.fields import TOKEN_TEXT
+from ..http11.negotiation import choose_coding, prefers_json
+from ..http11.ranges import (
     ByteRange,
     MultipartPart,
     RangeNotSatisfiable,
@@ -49,9 +48,10 @@ from .http11.ranges import (
     multipart_layout,
     parse_range,
 )
+from ..net.streams import SocketWriter
+from .cache import CachedFile, FileCache
 from .listing import SORT_KEYS, render_html, render_json, scan_directory, sort_entries
 from .paths import contained, hidden_segment, request_segments, windows_trick
-from .streams import SocketWriter
 
 __all__ = ["SimpleHTTPRequestHandler"]
 
@@ -168,7 +168,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
     #: .. versionadded:: 0.1
     not_found_page: str | None = None
 
-    #: A :class:`~devserve.filecache.FileCache` keeping small unchanged files in
+    #: A :class:`~devserve.files.cache.FileCache` keeping small unchanged files in
     #: memory (validated by ``stat`` on every request), or ``None`` to open and
     #: read each time as the stdlib does.  Off here; on in devserve's command line.
     #:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from .http11 import RequestHead
+from ..http11 import RequestHead
 
 __all__ = ["OutsideScriptName", "build_environ", "split_target"]
 

@@ -17,7 +17,7 @@ import time
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .streams import SocketReader
+from ..net.streams import SocketReader
 
 __all__ = ["DeadlineMixin"]
 

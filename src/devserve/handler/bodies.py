@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from typing import Any, ClassVar
 
-from .http11 import (
+from ..http11 import (
     BodyTooLarge,
     ChunkedReader,
     LengthReader,

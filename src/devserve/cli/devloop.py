@@ -1,8 +1,8 @@
 """The development-loop options of the command line, for files and for ``--app``.
 
 Rule 1: this module turns ``--livereload``, ``--tls adhoc``, ``--allowed-host`` and
-``--open`` into objects (a :class:`~devserve.livereload.LiveReload`, certificate
-files, an allowlist) and mix-ins; :mod:`devserve.cli` and :mod:`devserve.appserver`
+``--open`` into objects (a :class:`~devserve.dev.livereload.LiveReload`, certificate
+files, an allowlist) and mix-ins; :mod:`devserve.cli.main` and :mod:`devserve.cli.app_mode`
 only call it, so each stays one screen of wiring.
 Rule 2: what is watched is one set of patterns, ``--reload-include`` and
 ``--reload-exclude``, whichever of code reload and live reload uses it.  Files mode
@@ -25,10 +25,10 @@ import threading
 import webbrowser
 from typing import Any
 
-from .devtls import ADHOC_VARIABLE, AdhocCertificate, announce, load_adhoc, make_adhoc
-from .hostcheck import is_loopback
-from .livereload import LiveReload
-from .reloader import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, is_running_from_reloader
+from ..dev.adhoc_tls import ADHOC_VARIABLE, AdhocCertificate, announce, load_adhoc, make_adhoc
+from ..dev.hostcheck import is_loopback
+from ..dev.livereload import LiveReload
+from ..dev.reloader import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, is_running_from_reloader
 
 __all__ = [
     "APP_LIVE_INCLUDE",
@@ -101,7 +101,7 @@ def prepare_tls(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> None
     """For ``--tls adhoc``: make a certificate and point ``--tls-cert``/``--tls-key`` at it.
 
     The files are removed when *cleanup* closes; a reloader's child reuses its
-    parent's.  Raises :exc:`~devserve.devtls.MissingCryptography`.
+    parent's.  Raises :exc:`~devserve.dev.adhoc_tls.MissingCryptography`.
     """
     if args.tls != "adhoc":
         return

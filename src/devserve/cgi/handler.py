@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, BinaryIO, ClassVar
 
-from .cgi_environ import ScriptRequest, build_environ
-from .cgi_process import ScriptProcess, ScriptTimeout
-from .http11 import ChunkedWriter, body_allowed, check_field
-from .paths import hidden_segment, request_segments, windows_trick
-from .static import SimpleHTTPRequestHandler
+from ..files.handler import SimpleHTTPRequestHandler
+from ..files.paths import hidden_segment, request_segments, windows_trick
+from ..http11 import ChunkedWriter, body_allowed, check_field
+from .environ import ScriptRequest, build_environ
+from .process import ScriptProcess, ScriptTimeout
 
 __all__ = [
     "BadScriptResponse",

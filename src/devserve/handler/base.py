@@ -26,9 +26,7 @@ import time
 from http import HTTPStatus
 from typing import Any, ClassVar, cast
 
-from .bodies import RequestBodyMixin
-from .deadlines import DeadlineMixin
-from .http11 import (
+from ..http11 import (
     DEFAULT_LIMITS,
     ChunkedReader,
     LengthReader,
@@ -45,7 +43,9 @@ from .http11 import (
     read_field_lines,
     status_line,
 )
-from .streams import SocketReader, SocketWriter, tune_connection
+from ..net.streams import SocketReader, SocketWriter, tune_connection
+from .bodies import RequestBodyMixin
+from .deadlines import DeadlineMixin
 
 __all__ = [
     "DEFAULT_ERROR_CONTENT_TYPE",
@@ -227,7 +227,7 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
     def handle(self) -> None:
         """Handle requests on the connection until it is to be closed.
 
-        On a server that parks idle connections (:class:`~devserve.bounded.BoundedHTTPServer`),
+        On a server that parks idle connections (:class:`~devserve.net.bounded.BoundedHTTPServer`),
         it returns as soon as no further request has arrived, leaving the connection
         open; the server resumes it when the next request comes.
         """

@@ -9,7 +9,7 @@ raised when neither output arrived nor input was taken for ``timeout`` seconds, 
 long upload or a long stream of output is never cut, and a silent script always is.
 Rule 3: the script runs in a session of its own, and killing it kills the whole process
 group: a child it started cannot hold the output pipe open after it is gone.
-Nothing here knows about HTTP; :mod:`devserve.cgi` decides what to send.
+Nothing here knows about HTTP; :mod:`devserve.cgi.handler` decides what to send.
 """
 
 from __future__ import annotations

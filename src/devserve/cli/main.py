@@ -29,16 +29,17 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from . import __version__, devloop
-from .accesslog import AccessLogMixin, color_enabled, paint
-from .bounded import BoundedHTTPServer, BoundedHTTPSServer, stop_on_signals
-from .devtls import MissingCryptography
-from .filecache import FileCache
-from .hostcheck import HostCheckMixin
-from .injection import LiveReloadMixin
-from .livereload import LiveReload
-from .server import ThreadingHTTPServer, ThreadingHTTPSServer
-from .static import SimpleHTTPRequestHandler
+from .. import __version__
+from ..dev.accesslog import AccessLogMixin, color_enabled, paint
+from ..dev.adhoc_tls import MissingCryptography
+from ..dev.hostcheck import HostCheckMixin
+from ..dev.injection import LiveReloadMixin
+from ..dev.livereload import LiveReload
+from ..files.cache import FileCache
+from ..files.handler import SimpleHTTPRequestHandler
+from ..net.bounded import BoundedHTTPServer, BoundedHTTPSServer, stop_on_signals
+from ..net.servers import ThreadingHTTPServer, ThreadingHTTPSServer
+from . import devloop
 
 __all__ = ["build_parser", "handler_class", "main", "serve", "serve_wsgi"]
 
@@ -187,9 +188,9 @@ def build_parser(prog: str = "devserve") -> argparse.ArgumentParser:
 
 def _base_handler(args: argparse.Namespace) -> type[SimpleHTTPRequestHandler]:
     if args.cgi:
-        if importlib.util.find_spec("devserve.cgi") is None:
+        if importlib.util.find_spec("devserve.cgi.handler") is None:
             raise UsageError("CGI support is not available yet")
-        module = importlib.import_module("devserve.cgi")
+        module = importlib.import_module("devserve.cgi.handler")
         cgi_handler: type[SimpleHTTPRequestHandler] = module.CGIHTTPRequestHandler
         return cgi_handler
     return SimpleHTTPRequestHandler
@@ -413,8 +414,8 @@ class _ExtraHeaders:
 
 def serve_wsgi(args: argparse.Namespace) -> int:
     """Serve the WSGI application ``--app`` names, as *args* say; return the exit status."""
-    from .appserver import serve_app
-    from .wsgi import WSGIHandler
+    from ..wsgi.handler import WSGIHandler
+    from .app_mode import serve_app
 
     if args.cgi:
         raise UsageError("--cgi serves a directory; it cannot be combined with --app")

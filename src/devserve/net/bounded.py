@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .connections import Connection, Poller, WorkerPool, make_poller
-from .server import HTTPServer, HTTPSServer, WorkerThreadsMixIn
+from .servers import HTTPServer, HTTPSServer, WorkerThreadsMixIn
 
 __all__ = ["BoundedHTTPSServer", "BoundedHTTPServer", "BoundedMixIn", "stop_on_signals"]
 

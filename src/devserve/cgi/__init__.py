@@ -1,0 +1,1 @@
+"""CGI scripts: :class:`~devserve.CGIHTTPRequestHandler`, the script's environment and process."""

@@ -1,0 +1,1 @@
+"""The ``devserve`` command line."""

@@ -1,0 +1,2 @@
+"""Serving files: :class:`~devserve.SimpleHTTPRequestHandler`, listings, path safety and
+the small-file cache."""

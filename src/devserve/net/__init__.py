@@ -1,0 +1,1 @@
+"""The transport: servers, threads, the worker pool, polling and the socket streams."""

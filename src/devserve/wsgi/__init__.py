@@ -1,0 +1,1 @@
+"""The WSGI bridge: the environ, :class:`~devserve.WSGIHandler`, :class:`~devserve.WSGIServer`."""
