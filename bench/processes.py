@@ -3,7 +3,8 @@
 Rule 1: every server is a process of its own, pinned to the server core, listening on
 127.0.0.1 only, with its output going to a log file (never a pipe, which a chatty
 server would fill and then block on).
-Rule 2: a server is stopped by its own pid: SIGTERM, then SIGKILL.  Processes it
+Rule 2: a server is stopped by its own pid: SIGTERM (or SIGINT, a developer's Ctrl+C,
+for startup.py), then SIGKILL.  Processes it
 forked (nginx and gunicorn workers) are remembered by (pid, start time) and killed the
 same way if they outlive it; nothing is ever killed by name.
 Rule 3: :func:`stop_all` runs at exit, on SIGTERM and after Ctrl+C, so no server
@@ -20,7 +21,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from procstat import read_stat, sample_tree
@@ -58,7 +59,7 @@ class ServerProcess:
         assert self.process is not None
         return self.process.pid
 
-    def start(self) -> None:
+    def start(self, env: Mapping[str, str] | None = None) -> None:
         argv = self.argv if self.cpu is None else ["taskset", "-c", str(self.cpu), *self.argv]
         with open(self.log_path, "ab") as log:
             # A session of its own: a Ctrl+C at the terminal reaches the benchmark,
@@ -69,6 +70,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env=env,
             )
         _RUNNING.append(self)
 
@@ -121,14 +123,14 @@ class ServerProcess:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self, *, grace: float = 5.0) -> None:
+    def stop(self, *, grace: float = 5.0, signum: int = signal.SIGTERM) -> None:
         """Stop the server by its pid, then any process it forked that outlived it."""
         process = self.process
         if process is None:
             return
         self.remember_family()
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(signum)
             try:
                 process.wait(grace)
             except subprocess.TimeoutExpired:
