@@ -1,65 +1,25 @@
-"""Shared fixtures: real servers on 127.0.0.1 in a thread, and raw-socket clients.
+"""Shared fixtures: real servers on 127.0.0.1 in a thread, and a TLS certificate.
 
-Every client socket has a timeout, so a hang fails a test instead of stalling CI.
+The helpers behind them are in tests/support/ (``pythonpath = ["tests"]`` in
+pyproject.toml makes ``support`` and ``apps`` importable); no test module imports
+another.
 """
 
 from __future__ import annotations
 
-import datetime
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import devserve
+# The helpers' own asserts get pytest's detailed messages, as in a test module.
+pytest.register_assert_rewrite("support")
 
-CLIENT_TIMEOUT = 5.0
-
-
-class RunningServer:
-    """A server serving in a background thread; ``url`` and ``address`` say where."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self.host, self.port = server.server_address[:2]
-        self.address = (self.host, self.port)
-        self.url = "http://%s:%d" % (self.host, self.port)
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join(CLIENT_TIMEOUT)
-
-    def connect(self) -> socket.socket:
-        sock = socket.create_connection(self.address, timeout=CLIENT_TIMEOUT)
-        return sock
-
-    def exchange(self, data: bytes, *, until_close: bool = True) -> bytes:
-        """Send raw *data* on a new connection and return everything answered."""
-        with self.connect() as sock:
-            sock.sendall(data)
-            return read_all(sock) if until_close else sock.recv(1 << 20)
-
-
-def read_all(sock: socket.socket) -> bytes:
-    """Read until the peer closes (or the client timeout passes)."""
-    chunks = []
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    except (TimeoutError, ConnectionResetError):
-        pass
-    return b"".join(chunks)
+import devserve  # noqa: E402
+from devserve.wsgi.handler import WSGIHandler, WSGIServer  # noqa: E402
+from support.sockets import RunningServer, make_certificate  # noqa: E402
+from support.wsgi import QuietWSGIHandler  # noqa: E402
 
 
 @pytest.fixture
@@ -85,81 +45,28 @@ def serve() -> Iterator[Callable[..., RunningServer]]:
         server.stop()
 
 
-class QuietHandler(devserve.BaseHTTPRequestHandler):
-    """A base handler that keeps its access log out of the test output."""
+@pytest.fixture
+def wsgi() -> Iterator[Callable[..., RunningServer]]:
+    """``wsgi(app, handler=..., script_name=...)`` serves *app* until the test ends."""
+    running: list[RunningServer] = []
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    def start(
+        app: Any, handler: type[WSGIHandler] = QuietWSGIHandler, **kwargs: Any
+    ) -> RunningServer:
+        server = WSGIServer(("127.0.0.1", 0), handler, **kwargs)
+        server.set_app(app)
+        running.append(RunningServer(server))
+        return running[-1]
 
-
-CERTIFICATE_PASSWORD = "somepass"
+    yield start
+    for server in running:
+        server.stop()
 
 
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for localhost and its key (PEM files), made for the run."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    """A self-signed certificate for localhost and its key (PEM files), made for the run.
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    folder = tmp_path_factory.mktemp("tls")
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    encrypted = folder / "key.encrypted.pem"
-    encrypted.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(CERTIFICATE_PASSWORD.encode()),
-        )
-    )
-    return cert_path, key_path
-
-
-def counting_sends(handler_class: Any) -> tuple[Any, list[bytes]]:
-    """Return a subclass of *handler_class* whose socket writes are recorded, and the record.
-
-    Each element of the list is one ``sendall`` call: how the one-send-per-response
-    rule is checked over a real socket.
+    ``key.encrypted.pem`` beside them is the key under ``support.sockets.CERTIFICATE_PASSWORD``.
     """
-    from devserve.net.streams import SocketWriter
-
-    sends: list[bytes] = []
-
-    class CountingSocket:
-        def __init__(self, sock: socket.socket) -> None:
-            self._sock = sock
-
-        def sendall(self, data: bytes) -> None:
-            sends.append(bytes(data))
-            self._sock.sendall(data)
-
-    class Counted(handler_class):  # type: ignore[misc, valid-type]
-        def setup(self) -> None:
-            super().setup()
-            assert type(self.wfile) is SocketWriter
-            self.wfile._sock = CountingSocket(self.connection)
-
-    return Counted, sends
+    return make_certificate(tmp_path_factory.mktemp("tls"))

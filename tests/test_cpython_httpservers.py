@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stdlib_suite import check_suite
+from support.stdlib_suite import check_suite
 
 
 def test_cpython_test_httpservers_passes_against_devserve(tmp_path: Path) -> None:

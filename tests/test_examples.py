@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from processes import TIMEOUT, default_sigint, free_port, serving
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from support.examples import EXAMPLES, devserve_command, running_command
+from support.processes import TIMEOUT, default_sigint, free_port
 
 
 @contextmanager
@@ -28,13 +27,6 @@ def running(example: str, *args: str) -> Iterator[int]:
     """Start an example on a free port; yield the port once it answers; stop it by pid."""
     port = free_port()
     with running_command([sys.executable, str(EXAMPLES / example), str(port), *args], port):
-        yield port
-
-
-@contextmanager
-def running_command(argv: list[str], port: int, cwd: Path | None = None) -> Iterator[int]:
-    """Run *argv* until the block ends; yield *port* once it answers; Ctrl+C it by pid."""
-    with serving(argv, port, cwd=cwd):
         yield port
 
 
@@ -194,12 +186,6 @@ def test_sse_app_stream_read_by_a_client_library() -> None:
         ["id: 1", "event: tick"],
         ["id: 2", "event: tick"],
     ]
-
-
-def devserve_command() -> list[str]:
-    """The ``devserve`` script installed beside this Python, else ``python -m devserve``."""
-    script = Path(sys.executable).parent / "devserve"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "devserve"]
 
 
 @pytest.mark.parametrize(

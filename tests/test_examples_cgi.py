@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from processes import free_port, serving
+from support.examples import EXAMPLES
+from support.processes import free_port, serving
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TIMEOUT = 10
 
 

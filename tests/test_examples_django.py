@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from test_examples import EXAMPLES, TIMEOUT, devserve_command, free_port, running_command
+from support.examples import EXAMPLES, devserve_command, running_command
+from support.processes import TIMEOUT, free_port
 
 pytest.importorskip("django", reason="Django is not installed (pip install django)")
 

@@ -20,9 +20,10 @@ import pytest
 import requests
 
 from devserve.wsgi.handler import WSGIHandler, make_server
-from processes import free_port, serving
+from support.examples import EXAMPLES
+from support.processes import free_port, serving
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "flask_app.py"
+EXAMPLE = EXAMPLES / "flask_app.py"
 TIMEOUT = 10
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import devserve
-from conftest import CLIENT_TIMEOUT, read_all
+from support.sockets import CLIENT_TIMEOUT, read_all
 
 
 def make_handler(base: type[Any], protocol: str) -> type[Any]:

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 import devserve
-from conftest import CLIENT_TIMEOUT, read_all
 from devserve.http11 import Limits
-from test_vectors import ALL, Vector
+from support.sockets import CLIENT_TIMEOUT, read_all
+from support.vectors import ALL, Vector
 
 FOLLOW_UP = b"GET /after HTTP/1.1\r\nHost: a\r\n\r\n"
 # Statuses that mean "the request itself was refused".

@@ -1,0 +1,150 @@
+"""``devserve --app``: the WSGI mode of the command line, in a subprocess, and its parts.
+
+The parts run in this process: static mounts beside an app, and a load failure.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from apps import plain
+from devserve.cli.app_mode import mount_static, serve_app
+from support.cli import ROOT, flask_project, start_app, stop_app
+from support.event_stream import Stream
+from support.processes import TIMEOUT
+from support.sockets import read_all
+from support.wsgi import QuietWSGIHandler, split
+
+
+def fetch(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=TIMEOUT) as r:
+        return r.status, dict(r.headers.items()), r.read()
+
+
+def test_app_with_static_mount_and_extra_header(tmp_path: Path) -> None:
+    (tmp_path / "hello.txt").write_text("static hello")
+    proc, port = start_app(
+        "--app", "examples/flask_app.py:app", "0",
+        "-H", "X-Dev", "yes", "--static", "/assets=%s" % tmp_path,
+    )  # fmt: skip
+    try:
+        status, headers, body = fetch(port, "/")
+        assert status == 200
+        assert headers["X-Dev"] == "yes"
+        assert b"Notes" in body
+        status, headers, body = fetch(port, "/assets/hello.txt")
+        assert (status, body) == (200, b"static hello")
+        assert headers["X-Dev"] == "yes"
+    finally:
+        code, err = stop_app(proc)
+    assert code == 0
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--app", "no_such_module_xyz:app", "0"], 1, "no_such_module_xyz"),
+        (["--debug"], 2, "--debug needs --app"),
+        (["--app", "examples/flask_app.py:app", "--static", "assets"], 2, "PREFIX=DIR"),
+        (["--app", "examples/flask_app.py:app", "--cgi"], 2, "cannot be combined"),
+    ],
+    ids=["import-error", "debug-without-app", "bad-static", "cgi-with-app"],
+)
+def test_app_usage_errors_are_one_line(args: list[str], code: int, message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "devserve", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=TIMEOUT,
+    )
+    assert proc.returncode == code
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_app_livereload_injects_into_pages_only(tmp_path: Path) -> None:
+    flask_project(tmp_path)
+    proc, port = start_app("--app", "app.py:app", "0", "--livereload", cwd=tmp_path)
+    try:
+        status, headers, body = fetch(port, "/")
+        assert status == 200
+        assert b'<h1>first</h1><script data-devserve="livereload">' in body
+        assert headers["Content-Length"] == str(len(body))
+        _status, _headers, css = fetch(port, "/static/site.css")
+        assert css == b"h1 { color: red }"
+    finally:
+        code, err = stop_app(proc)
+    assert code == 0, err
+
+
+def test_app_reload_livereload_swaps_css_in_place_and_reloads_after_a_template_change(
+    tmp_path: Path,
+) -> None:
+    flask_project(tmp_path)
+    proc, port = start_app("--app", "app.py:app", "0", "--reload", "--livereload", cwd=tmp_path)
+    stream = None
+    try:
+        stream = Stream(port)
+        first_boot = stream.event()["data"]["boot"]
+        time.sleep(0.3)  # the child's watcher has taken its first look
+        (tmp_path / "static" / "site.css").write_text("h1 { color: blue }")
+        assert stream.event() == {"id": "1", "event": "css", "data": {"names": ["site.css"]}}
+        (tmp_path / "templates" / "page.html").write_text("<body><h1>second</h1></body>")
+        with pytest.raises(EOFError):
+            stream.event()  # the child restarted: its streams ended
+        stream.close()
+        stream = Stream(port)  # what the browser's EventSource does by itself
+        assert stream.event()["data"]["boot"] != first_boot
+        assert b"<h1>second</h1>" in fetch(port, "/")[2]
+    finally:
+        if stream is not None:
+            stream.close()
+        code, err = stop_app(proc)
+    assert code == 0, err
+    assert "Detected change in" in err
+    assert "page.html" in err
+
+
+class QuietFiles(QuietWSGIHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_static_mount_serves_files_and_the_app_the_rest(wsgi: Any, tmp_path: Path) -> None:
+    (tmp_path / "app.css").write_text("body{}")
+    (tmp_path / "sub").mkdir()
+    server = wsgi(plain.hello, mount_static(QuietFiles, [("/static/", str(tmp_path))]))
+    with server.connect() as sock:
+        # One keep-alive connection, alternating between the files and the app.
+        sock.sendall(b"GET /static/app.css HTTP/1.1\r\nHost: a\r\n\r\n")
+        status, headers, body = split(sock.recv(65536))
+        assert status == b"HTTP/1.1 200 OK"
+        assert headers["content-type"].startswith("text/css")
+        assert "etag" in headers
+        assert body == b"body{}"
+        sock.sendall(b"GET /static/sub HTTP/1.1\r\nHost: a\r\n\r\n")
+        status, headers, _ = split(sock.recv(65536))
+        assert status.startswith(b"HTTP/1.1 301")
+        assert headers["location"] == "/static/sub/"
+        sock.sendall(b"GET /staticky HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        assert split(read_all(sock))[2] == b"Hello, world!"
+    missing = server.exchange(b"GET /static/nope HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    assert missing.startswith(b"HTTP/1.1 404")
+    escape = server.exchange(
+        b"GET /static/../../etc/passwd HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+    )
+    assert not escape.startswith(b"HTTP/1.1 200")
+
+
+def test_serve_app_reports_a_bad_app_and_returns_1(capsys: Any) -> None:
+    assert serve_app("no_such_module_for_devserve_xyz:app", port=0) == 1
+    assert "no module named" in capsys.readouterr().err

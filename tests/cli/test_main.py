@@ -1,0 +1,292 @@
+"""The devserve command line, run in a subprocess on 127.0.0.1 and stopped by its pid."""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import re
+import shlex
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from devserve.cli.main import build_parser, handler_class
+from devserve.dev.accesslog import color_enabled
+from devserve.files.handler import SimpleHTTPRequestHandler
+from support.cli import TIMEOUT, Devserve, start
+from support.event_stream import Stream
+from support.sockets import CERTIFICATE_PASSWORD
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    (tmp_path / "hello.txt").write_text("hello\n")
+    (tmp_path / "app.js").write_text("export {};\n")
+    (tmp_path / ".env").write_text("SECRET=1\n")
+    (tmp_path / "index.html").write_text("<div id=app></div>")
+    return tmp_path
+
+
+@pytest.fixture
+def running() -> Iterator[list[Devserve]]:
+    started: list[Devserve] = []
+    yield started
+    for server in started:
+        server.stop(signal.SIGKILL)
+
+
+def test_serves_files_logs_and_exits_cleanly_on_ctrl_c(running: list[Devserve], site: Path) -> None:
+    server = start(running, "0", "-b", "127.0.0.1", "-d", str(site))
+    assert server.banner == [("HTTP", "127.0.0.1", server.port)]
+    result = subprocess.run(
+        ["curl", "-s", "-i", "--max-time", "5", server.url + "/hello.txt"],
+        capture_output=True,
+        check=True,
+    )
+    assert result.stdout.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert result.stdout.endswith(b"\r\n\r\nhello\n")
+    time.sleep(0.2)  # the log line follows the last byte; let it be written
+    code, out, err = server.stop(signal.SIGINT)
+    assert code == 0
+    assert "Keyboard interrupt received, exiting." in out
+    assert "Traceback" not in err
+    line = re.search(r'"GET /hello\.txt HTTP/1\.1" 200 (\d+) ([0-9.]+m?s)', err)
+    assert line, err
+    assert int(line[1]) == len(result.stdout)  # every byte of the response, head included
+    assert "\x1b[" not in err  # stderr is not a terminal: no colour
+
+
+def test_defaults_loopback_on_both_families(running: list[Devserve], site: Path) -> None:
+    server = start(running, "0", "-d", str(site))
+    hosts = [host for _scheme, host, _port in server.banner]
+    assert hosts[0] == "127.0.0.1"
+    if socket.has_ipv6 and len(hosts) == 2:
+        assert hosts[1] == "::1"
+        with socket.create_connection(("::1", server.port), timeout=TIMEOUT) as sock:
+            sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: [::1]\r\nConnection: close\r\n\r\n")
+            assert sock.recv(100).startswith(b"HTTP/1.1 200 ")
+    assert server.stop()[0] == 0
+
+
+def test_devserve_defaults_over_the_wire(running: list[Devserve], site: Path) -> None:
+    server = start(running, "0", "-b", "127.0.0.1", "-d", str(site))
+    session = requests.Session()
+    first = session.get(server.url + "/hello.txt", timeout=TIMEOUT)
+    assert first.headers["Cache-Control"] == "no-cache"
+    assert first.headers["ETag"].startswith('"')
+    again = session.get(
+        server.url + "/hello.txt", headers={"If-None-Match": first.headers["ETag"]}, timeout=5
+    )
+    assert again.status_code == 304
+    assert session.get(server.url + "/.env", timeout=TIMEOUT).status_code == 404
+    assert session.get(server.url + "/app.js", timeout=TIMEOUT).headers["Content-Type"] == (
+        "text/javascript"
+    )
+    assert session.get(server.url + "/..%5c/hello.txt", timeout=TIMEOUT).status_code == 400
+    # Strict parsing: HTTP/1.1 without Host is refused.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
+        sock.sendall(b"GET /hello.txt HTTP/1.1\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 400 ")
+    assert server.stop()[0] == 0
+
+
+def test_headers_cors_spa(running: list[Devserve], site: Path) -> None:
+    server = start(
+        running, "0", "-b", "127.0.0.1", "-d", str(site),
+        "-H", "X-One", "1", "--header", "X-Two", "two words", "--cors", "--spa",
+    )  # fmt: skip
+    response = requests.get(server.url + "/deep/route", timeout=TIMEOUT)
+    assert response.status_code == 200
+    assert response.text == "<div id=app></div>"
+    assert response.headers["X-One"] == "1"
+    assert response.headers["X-Two"] == "two words"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert requests.options(server.url + "/hello.txt", timeout=TIMEOUT).status_code == 204
+    assert server.stop()[0] == 0
+
+
+def test_protocol_flag(running: list[Devserve], site: Path) -> None:
+    server = start(running, "0", "-b", "127.0.0.1", "-d", str(site), "-p", "HTTP/1.0")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
+    conn.request("GET", "/hello.txt")
+    response = conn.getresponse()
+    assert response.version == 10
+    conn.close()
+    assert server.stop(signal.SIGTERM)[0] == 0
+
+
+def test_tls(
+    running: list[Devserve], site: Path, tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
+    password = tmp_path / "password"
+    password.write_text(CERTIFICATE_PASSWORD + "\n")
+    cert, key = certificate
+    server = start(
+        running, "0", "-b", "127.0.0.1", "-d", str(site),
+        "--tls-cert", str(cert),
+        "--tls-key", str(key.with_name("key.encrypted.pem")),
+        "--tls-password-file", str(password),
+    )  # fmt: skip
+    assert server.banner[0][0] == "HTTPS"
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    conn = http.client.HTTPSConnection("127.0.0.1", server.port, timeout=TIMEOUT, context=context)
+    conn.request("GET", "/hello.txt")
+    assert conn.getresponse().read() == b"hello\n"
+    conn.close()
+    assert server.stop()[0] == 0
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "devserve", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 2,
+        cwd=cwd,
+    )
+
+
+def test_port_in_use_is_one_line(site: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run(str(port), "-b", "127.0.0.1", "-d", str(site))
+    assert result.returncode == 1
+    assert result.stderr == (
+        "devserve: error: cannot listen on 127.0.0.1:%d: address already in use "
+        "(try another port, or 0)\n" % port
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["-d", "/nonexistent/dir"],
+            "devserve: error: cannot serve '/nonexistent/dir': not a directory",
+        ),
+        (["--tls-key", "k.pem"], "--tls-key requires --tls-cert to be set"),
+        (["--tls-password-file", "p"], "--tls-password-file requires --tls-cert to be set"),
+        (["70000"], "invalid port '70000'"),
+        (["-H", "X-One"], "expected 2 arguments"),
+        (["-b", "no-such-host.invalid"], "devserve: error: cannot bind 'no-such-host.invalid'"),
+        (["--tls-cert", "/nonexistent.pem"], "devserve: error: cannot read TLS file"),
+    ],
+    ids=["directory", "key", "password", "port", "header", "bind", "cert"],
+)
+def test_usage_errors_exit_2_without_traceback(args: list[str], message: str, site: Path) -> None:
+    result = run(*(args if args[0].isdigit() else ["0", *args]), cwd=site)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cgi_flag(site: Path) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("devserve.cgi.handler") is None:
+        result = run("0", "-b", "127.0.0.1", "--cgi", cwd=site)
+        assert result.returncode == 2
+        assert result.stderr == "devserve: error: CGI support is not available yet\n"
+        return
+    from devserve.cgi.handler import CGIHTTPRequestHandler
+
+    cls = handler_class(build_parser().parse_args(["-d", str(site), "--cgi"]))
+    assert issubclass(cls, CGIHTTPRequestHandler)
+    assert cls.strict_parsing is True
+
+
+def test_handler_class_leaves_the_library_class_alone(site: Path) -> None:
+    args = build_parser().parse_args(["-d", str(site), "--dotfiles"])
+    cls = handler_class(args)
+    assert issubclass(cls, SimpleHTTPRequestHandler)
+    assert cls.strict_parsing is True
+    assert cls.protocol_version == "HTTP/1.1"
+    assert cls.idle_timeout == 75.0
+    assert cls.head_timeout == 10.0
+    assert cls.serve_dotfiles is True
+    assert cls.allow_symlink_escape is False
+    assert SimpleHTTPRequestHandler.protocol_version == "HTTP/1.0"
+    assert SimpleHTTPRequestHandler.strict_parsing is False
+    assert SimpleHTTPRequestHandler.etags is False
+    compat = handler_class(build_parser().parse_args(["-d", str(site), "--compat"]))
+    assert compat.strict_parsing is False
+    assert compat.strict_paths is False
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_only_on_a_tty_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert color_enabled(_Tty())
+    assert not color_enabled(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not color_enabled(_Tty())
+
+
+def test_parser_has_the_wsgi_mode() -> None:
+    parser = build_parser()
+    assert isinstance(parser, argparse.ArgumentParser)
+    args = parser.parse_args(["--app", "m:app", "9000", "--static", "/s=d", "--reload"])
+    assert (args.app, args.port, args.static, args.reload) == ("m:app", 9000, ["/s=d"], True)
+
+
+# -- the development loop ---------------------------------------------------------
+
+
+def test_livereload_injects_and_streams_a_change(running: list[Devserve], site: Path) -> None:
+    server = start(running, "0", "-b", "127.0.0.1", "-d", str(site), "--livereload")
+    page = requests.get(server.url + "/", timeout=TIMEOUT)
+    assert page.text.startswith('<div id=app></div><script data-devserve="livereload">')
+    assert page.headers["Content-Length"] == str(len(page.content))
+    assert requests.get(server.url + "/hello.txt", timeout=TIMEOUT).text == "hello\n"
+    stream = Stream(server.port)
+    try:
+        assert stream.event()["event"] == "hello"
+        time.sleep(0.3)  # the watcher has taken its first look
+        (site / "index.html").write_text("<div id=app>2</div>")
+        assert stream.event()["event"] == "reload"
+    finally:
+        stream.close()
+    assert server.stop()[0] == 0
+
+
+def test_host_check_on_loopback_and_allowed_hosts(running: list[Devserve], site: Path) -> None:
+    server = start(running, "0", "-d", str(site), "--allowed-host", ".dev.test")
+    url = server.url + "/hello.txt"
+    assert requests.get(url, timeout=TIMEOUT).status_code == 200  # Host: 127.0.0.1:PORT
+    for host, status in (("localhost", 200), ("app.dev.test", 200), ("evil.example", 403)):
+        response = requests.get(url, headers={"Host": host}, timeout=TIMEOUT)
+        assert response.status_code == status, host
+    assert "--allowed-host evil.example" in response.text
+    assert server.stop()[0] == 0
+
+
+def test_open_starts_the_browser_at_the_served_url(
+    running: list[Devserve], site: Path, tmp_path: Path
+) -> None:
+    opened = tmp_path / "opened"
+    record = "import sys; open(%r, 'w').write(sys.argv[1])" % str(opened)
+    browser = "%s -c %s %%s" % (sys.executable, shlex.quote(record))
+    server = start(running, "0", "-d", str(site), "--open", env={"BROWSER": browser})
+    deadline = time.monotonic() + TIMEOUT
+    while not opened.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert opened.read_text() == "http://127.0.0.1:%d/" % server.port
+    assert server.stop()[0] == 0

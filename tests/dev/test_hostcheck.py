@@ -1,0 +1,108 @@
+"""The Host allowlist (DNS-rebinding protection): the rule, the mix-in, the middleware."""
+
+from __future__ import annotations
+
+import http.client
+from typing import Any
+
+import pytest
+
+from devserve import WSGIHandler
+from devserve.dev.hostcheck import HostCheckMiddleware, HostCheckMixin, host_allowed, is_loopback
+from devserve.testing import serve_in_thread
+from support.sockets import CLIENT_TIMEOUT, QuietHandler
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed", "expected"),
+    [
+        ("localhost", (), True),
+        ("localhost:8000", (), True),
+        ("LocalHost.:8000", (), True),
+        ("app.localhost:8000", (), True),
+        ("127.0.0.1:8000", (), True),
+        ("[::1]:8000", (), True),
+        ("192.168.1.20", (), True),
+        (None, (), True),
+        ("evil.example", (), False),
+        ("localhost.evil.example", (), False),
+        ("evillocalhost", (), False),
+        ("", (), False),
+        (":8000", (), False),
+        ("dev.test:8000", ("dev.test",), True),
+        ("api.dev.test", ("dev.test",), False),
+        ("api.dev.test", (".dev.test",), True),
+        ("dev.test", (".dev.test",), True),
+        ("notdev.test", (".dev.test",), False),
+        ("anything.example", ("*",), True),
+    ],
+    ids=["localhost", "with-port", "case-and-dot", "sub-localhost", "ipv4", "ipv6", "lan-ip",
+         "absent", "other-name", "localhost-prefix", "localhost-suffix", "empty", "port-only",
+         "allowed-name", "allowed-not-sub", "allowed-domain-sub", "allowed-domain-itself",
+         "allowed-domain-lookalike", "star"],
+)  # fmt: skip
+def test_host_allowed(host: str | None, allowed: tuple[str, ...], expected: bool) -> None:
+    assert host_allowed(host, allowed) is expected
+
+
+@pytest.mark.parametrize(
+    ("bind", "expected"),
+    [(None, True), ("127.0.0.1", True), ("127.1.2.3", True), ("::1", True),
+     ("localhost", True), ("0.0.0.0", False), ("::", False), ("192.168.1.2", False),
+     ("example.test", False)],
+    ids=["default", "v4", "v4-net", "v6", "name", "wild4", "wild6", "lan", "other-name"],
+)  # fmt: skip
+def test_is_loopback(bind: str | None, expected: bool) -> None:
+    assert is_loopback(bind) is expected
+
+
+class Hello(HostCheckMixin, QuietHandler):
+    protocol_version = "HTTP/1.1"
+    allowed_hosts = ("dev.test",)
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"hi")
+
+
+def get(port: int, host: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=CLIENT_TIMEOUT)
+    try:
+        connection.request("GET", "/", headers={"Host": host})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_mixin_refuses_a_rebound_name_and_says_how_to_allow_it() -> None:
+    with serve_in_thread(Hello) as server:
+        assert get(server.port, "localhost:%d" % server.port) == (200, b"hi")
+        assert get(server.port, "dev.test") == (200, b"hi")
+        status, body = get(server.port, "attacker.example:%d" % server.port)
+    assert status == 403
+    assert b"--allowed-host attacker.example" in body
+
+
+def test_mixin_is_off_by_default() -> None:
+    with serve_in_thread(type("Open", (Hello,), {"allowed_hosts": None})) as server:
+        assert get(server.port, "attacker.example") == (200, b"hi")
+
+
+def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"app"]
+
+
+def test_middleware_and_wsgi_handler_mixin() -> None:
+    with serve_in_thread(HostCheckMiddleware(app, ["dev.test"])) as server:
+        assert get(server.port, "dev.test") == (200, b"app")
+        status, body = get(server.port, "attacker.example")
+        assert status == 403
+        assert b"--allowed-host attacker.example" in body
+    checked = type("Checked", (HostCheckMixin, WSGIHandler), {"allowed_hosts": ()})
+    with serve_in_thread(app, handler_class=checked) as server:
+        assert get(server.port, "127.0.0.1") == (200, b"app")
+        assert get(server.port, "attacker.example")[0] == 403

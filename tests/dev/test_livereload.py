@@ -1,0 +1,218 @@
+"""The live-reload event stream over a real socket, and the watcher behind it."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devserve import SimpleHTTPRequestHandler
+from devserve.dev.injection import LiveReloadMixin
+from devserve.dev.livereload import ENDPOINT, LiveReload, same_origin
+from devserve.testing import serve_in_thread
+from support.event_stream import Stream
+from support.sockets import CLIENT_TIMEOUT
+
+
+def quiet(self: Any, format: str, *args: Any) -> None:
+    pass
+
+
+def handler(livereload: LiveReload, directory: Path) -> type:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        SimpleHTTPRequestHandler.__init__(self, *args, directory=str(directory), **kwargs)
+
+    return type(
+        "Files",
+        (LiveReloadMixin, SimpleHTTPRequestHandler),
+        {"livereload": livereload, "__init__": __init__, "log_message": quiet,
+         "protocol_version": "HTTP/1.1"},
+    )  # fmt: skip
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[LiveReload, int]]:
+    livereload = LiveReload()
+    with serve_in_thread(handler(livereload, tmp_path)) as server:
+        yield livereload, server.port
+    livereload.close()
+
+
+def wait_for_listeners(livereload: LiveReload, count: int) -> None:
+    deadline = time.monotonic() + CLIENT_TIMEOUT
+    while livereload.connected() < count:
+        assert time.monotonic() < deadline, "the stream never registered"
+        time.sleep(0.01)
+
+
+def test_stream_says_hello_then_css_then_reload(live: tuple[LiveReload, int]) -> None:
+    livereload, port = live
+    stream = Stream(port)
+    assert stream.status == 200
+    assert "content-type: text/event-stream" in stream.head
+    assert "content-length" not in stream.head
+    hello = stream.event()
+    assert (hello["event"], hello["data"], hello["retry"]) == (
+        "hello",
+        {"boot": livereload.boot},
+        "500",
+    )
+    wait_for_listeners(livereload, 1)
+    assert livereload.notify(["/site/a.css", "/site/B.CSS"]) == "css"
+    assert stream.event() == {"id": "1", "event": "css", "data": {"names": ["B.CSS", "a.css"]}}
+    assert livereload.notify(["/site/a.css", "/site/index.html"]) == "reload"
+    assert stream.event() == {"id": "2", "event": "reload", "data": {"names": []}}
+    stream.close()
+
+
+def test_a_page_that_connects_late_gets_what_it_missed(live: tuple[LiveReload, int]) -> None:
+    livereload, port = live
+    livereload.notify(["/x/index.html"])
+    livereload.notify(["/x/site.css"])
+    page_generation = 0  # the page was served before both changes
+    stream = Stream(port, ENDPOINT + "?since=%d" % page_generation)
+    assert stream.event()["event"] == "hello"
+    assert stream.event()["event"] == "reload"
+    stream.close()
+    # A reconnect after the reload, with Last-Event-ID, misses only the stylesheet.
+    stream = Stream(port, ENDPOINT + "?since=0", **{"Last-Event-ID": "1"})
+    stream.event()
+    assert stream.event() == {"id": "2", "event": "css", "data": {"names": ["site.css"]}}
+    stream.close()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+    ],
+    ids=["other-origin", "null-origin", "cross-site", "same-site"],
+)
+def test_cross_origin_streams_are_refused(
+    live: tuple[LiveReload, int], headers: dict[str, str]
+) -> None:
+    stream = Stream(live[1], **headers)
+    assert stream.status == 403
+    assert live[0].connected() == 0
+    stream.close()
+
+
+def test_same_origin_stream_is_served(live: tuple[LiveReload, int]) -> None:
+    port = live[1]
+    stream = Stream(port, Origin="http://127.0.0.1:%d" % port, **{"Sec-Fetch-Site": "same-origin"})
+    assert stream.status == 200
+    stream.close()
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "scheme", "expected"),
+    [
+        (None, "localhost:8000", "http", True),
+        ("http://localhost:8000", "localhost:8000", "http", True),
+        ("http://LOCALHOST:8000", "localhost:8000", "http", True),
+        ("https://localhost:8000", "localhost:8000", "http", False),
+        ("http://localhost:8001", "localhost:8000", "http", False),
+        ("https://localhost", "localhost:443", "https", True),
+        ("http://localhost:8000", None, "http", False),
+    ],
+    ids=["absent", "same", "case", "scheme", "port", "default-port", "no-host"],
+)
+def test_same_origin(origin: str | None, host: str | None, scheme: str, expected: bool) -> None:
+    assert same_origin(origin, host, scheme) is expected
+
+
+def test_stopping_the_server_ends_open_streams_and_their_threads(tmp_path: Path) -> None:
+    before = set(threading.enumerate())
+    livereload = LiveReload()
+    with serve_in_thread(handler(livereload, tmp_path)) as server:
+        stream = Stream(server.port)
+        stream.event()
+        wait_for_listeners(livereload, 1)
+    assert livereload.connected() == 0
+    assert stream.sock.recv(100) == b""  # the server closed the stream
+    stream.close()
+    assert set(threading.enumerate()) <= before
+
+
+def test_close_ends_streams(live: tuple[LiveReload, int]) -> None:
+    livereload, port = live
+    stream = Stream(port)
+    stream.event()
+    wait_for_listeners(livereload, 1)
+    livereload.close()
+    assert stream.sock.recv(100) == b""
+    stream.close()
+
+
+def test_head_of_the_stream_has_no_body(live: tuple[LiveReload, int]) -> None:
+    with socket.create_connection(("127.0.0.1", live[1]), timeout=CLIENT_TIMEOUT) as sock:
+        sock.sendall(b"HEAD %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % ENDPOINT.encode())
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200 ")
+    assert data.endswith(b"\r\n\r\n")
+
+
+# -- the watcher behind it ------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["poll", "watchfiles"])
+def test_a_burst_of_changes_is_one_event(tmp_path: Path, backend: str) -> None:
+    livereload = LiveReload([tmp_path], delay=0.3, interval=0.05, backend=backend)
+    seen: list[set[str]] = []
+    livereload.on_change = seen.append
+    livereload.start()
+    try:
+        time.sleep(0.3)
+        for name in ("a.html", "b.html", "c.js"):
+            (tmp_path / name).write_text("x")
+            time.sleep(0.05)
+        deadline = time.monotonic() + CLIENT_TIMEOUT
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        livereload.close()
+    assert seen == [{str(tmp_path / n) for n in ("a.html", "b.html", "c.js")}]
+    assert livereload.generation == 1
+
+
+@pytest.mark.parametrize("backend", ["poll", "watchfiles"])
+def test_editor_temporary_files_are_not_changes(tmp_path: Path, backend: str) -> None:
+    livereload = LiveReload([tmp_path], delay=0.05, interval=0.05, backend=backend)
+    seen: list[set[str]] = []
+    livereload.on_change = seen.append
+    livereload.start()
+    try:
+        time.sleep(0.3)
+        # vim's probe, swap and backup files, emacs' lock and autosave, JetBrains' and
+        # gedit's atomic-save temporaries, kate's swap file.
+        for name in (
+            "4913",
+            ".index.html.swp",
+            "index.html~",
+            ".#index.html",
+            "#index.html#",
+            "index.html___jb_tmp___",
+            ".goutputstream-X1Y2",
+            ".index.html.kate-swp",
+        ):
+            (tmp_path / name).write_text("x")  # fmt: skip
+        time.sleep(0.8)
+        assert seen == []
+        (tmp_path / "index.html").write_text("saved")
+        deadline = time.monotonic() + CLIENT_TIMEOUT
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        livereload.close()
+    assert seen == [{str(tmp_path / "index.html")}]

@@ -1,0 +1,130 @@
+"""The devserve command line in a subprocess on 127.0.0.1, stopped by its pid.
+
+:class:`Devserve` runs ``python -m devserve`` (files mode) and reads its port from the
+banner; :func:`start_app` and :func:`stop_app` run and stop the ``--app`` mode;
+:func:`flask_project` writes a small Flask project with a template and a stylesheet.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from support import processes
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TIMEOUT = 5.0
+BANNER = re.compile(r"Serving (HTTP|HTTPS) on (\S+) port (\d+)")
+
+
+class Devserve:
+    """A ``python -m devserve`` process; :attr:`port` is read from its banner."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        environment = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devserve", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=environment,
+            # A shell's background job ignores SIGINT, and the child would inherit
+            # that; Ctrl+C is what these tests send.
+            preexec_fn=processes.default_sigint,
+        )
+        self.banner: list[tuple[str, str, int]] = []
+        self.stdout = self._read_banner()
+
+    def _read_banner(self) -> str:
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        received = b""
+        deadline = time.monotonic() + TIMEOUT
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            # Raw reads: a buffered readline would keep lines select() cannot see.
+            while b"\nDirectory " not in received and time.monotonic() < deadline:
+                if not selector.select(deadline - time.monotonic()):
+                    break
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                received += chunk
+        text = received.decode()
+        for found in BANNER.finditer(text):
+            self.banner.append((found[1], found[2], int(found[3])))
+        return text
+
+    @property
+    def port(self) -> int:
+        return self.banner[0][2]
+
+    @property
+    def url(self) -> str:
+        return "http://127.0.0.1:%d" % self.port
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str, str]:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, sig)
+        try:
+            out, err = self.process.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.kill(self.process.pid, signal.SIGKILL)
+            out, err = self.process.communicate(timeout=TIMEOUT)
+        return self.process.returncode, self.stdout + out.decode(), err.decode()
+
+
+def start(running: list[Devserve], *args: str, env: dict[str, str] | None = None) -> Devserve:
+    """Start ``devserve *args``, add it to *running* (stopped by the caller), check its banner."""
+    server = Devserve(*args, env=env)
+    running.append(server)
+    assert server.banner, server.stop()
+    return server
+
+
+def start_app(*args: str, cwd: Path = ROOT) -> tuple[subprocess.Popen[str], int]:
+    """Start ``devserve *args`` in the ``--app`` mode; return it and the port it printed."""
+    proc = processes.start(
+        [sys.executable, "-m", "devserve", *args], cwd=cwd, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    for _ in range(5):
+        line = proc.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        if match:
+            return proc, int(match[1])
+    proc.kill()
+    raise AssertionError("no banner: %s" % proc.communicate(timeout=processes.TIMEOUT)[1])
+
+
+def stop_app(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    """Ctrl+C a :func:`start_app` process; return its exit status and its stderr."""
+    _out, err = processes.interrupt(proc)
+    return proc.returncode, err
+
+
+FLASK_APP = """
+from flask import Flask, render_template
+app = Flask(__name__)
+
+@app.get("/")
+def page():
+    return render_template("page.html")
+"""
+
+
+def flask_project(root: Path) -> Path:
+    (root / "templates").mkdir()
+    (root / "static").mkdir()
+    (root / "app.py").write_text(FLASK_APP)
+    (root / "templates" / "page.html").write_text(
+        '<html><head><link rel="stylesheet" href="/static/site.css"></head>'
+        "<body><h1>first</h1></body></html>"
+    )
+    (root / "static" / "site.css").write_text("h1 { color: red }")
+    return root

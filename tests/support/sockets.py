@@ -1,0 +1,141 @@
+"""Servers on 127.0.0.1 in a thread, raw-socket clients, and a certificate for TLS.
+
+Every client socket has a timeout, so a hang fails a test instead of stalling CI.
+"""
+
+from __future__ import annotations
+
+import datetime
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+import devserve
+
+CLIENT_TIMEOUT = 5.0
+
+
+class RunningServer:
+    """A server serving in a background thread; ``url`` and ``address`` say where."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.host, self.port = server.server_address[:2]
+        self.address = (self.host, self.port)
+        self.url = "http://%s:%d" % (self.host, self.port)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(CLIENT_TIMEOUT)
+
+    def connect(self) -> socket.socket:
+        sock = socket.create_connection(self.address, timeout=CLIENT_TIMEOUT)
+        return sock
+
+    def exchange(self, data: bytes, *, until_close: bool = True) -> bytes:
+        """Send raw *data* on a new connection and return everything answered."""
+        with self.connect() as sock:
+            sock.sendall(data)
+            return read_all(sock) if until_close else sock.recv(1 << 20)
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """Read until the peer closes (or the client timeout passes)."""
+    chunks = []
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return b"".join(chunks)
+
+
+class QuietHandler(devserve.BaseHTTPRequestHandler):
+    """A base handler that keeps its access log out of the test output."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def counting_sends(handler_class: Any) -> tuple[Any, list[bytes]]:
+    """Return a subclass of *handler_class* whose socket writes are recorded, and the record.
+
+    Each element of the list is one ``sendall`` call: how the one-send-per-response
+    rule is checked over a real socket.
+    """
+    from devserve.net.streams import SocketWriter
+
+    sends: list[bytes] = []
+
+    class CountingSocket:
+        def __init__(self, sock: socket.socket) -> None:
+            self._sock = sock
+
+        def sendall(self, data: bytes) -> None:
+            sends.append(bytes(data))
+            self._sock.sendall(data)
+
+    class Counted(handler_class):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            super().setup()
+            assert type(self.wfile) is SocketWriter
+            self.wfile._sock = CountingSocket(self.connection)
+
+    return Counted, sends
+
+
+CERTIFICATE_PASSWORD = "somepass"
+
+
+def make_certificate(folder: Path) -> tuple[Path, Path]:
+    """Write a self-signed certificate for localhost and its key (PEM files) into *folder*.
+
+    The key is also written encrypted with :data:`CERTIFICATE_PASSWORD`, as
+    ``key.encrypted.pem``.  Returns the certificate's and the plain key's paths.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    encrypted = folder / "key.encrypted.pem"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(CERTIFICATE_PASSWORD.encode()),
+        )
+    )
+    return cert_path, key_path
