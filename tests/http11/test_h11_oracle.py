@@ -47,6 +47,8 @@ DISAGREEMENTS: dict[str, str] = {
     "request-line/tabs-lenient": _LENIENT + "HTAB in the request line",
     "request-line/leading-space-lenient": _LENIENT + "blanks around the request line",
     "request-line/trailing-space-lenient": _LENIENT + "blanks around the request line",
+    "request-line/eof-in-request-line-lenient": _LENIENT + "a request line ended by the end "
+    "of input, served as it is",
     "request-line/http09-lenient": _LENIENT + "HTTP/0.9 requests",
     "request-line/http09-trailing-data-lenient": _LENIENT + "HTTP/0.9 requests",
     "request-line/version-0-9-explicit-lenient": _LENIENT + "HTTP/0.9 requests",

@@ -27,10 +27,13 @@ from .fields import TCHAR, TOKEN, parse_fields, read_field_lines
 from .limits import DEFAULT_LIMITS, Limits
 
 __all__ = [
+    "FORBIDDEN_TRAILERS",
     "BodySource",
     "ChunkedReader",
     "ChunkedWriter",
     "LengthReader",
+    "check_trailers",
+    "chunk_size",
     "content_length_value",
     "keep_alive",
     "transfer_coding_is_chunked",
@@ -58,7 +61,7 @@ _CHUNK_LINE = re.compile(
 _PIECE = 1 << 16
 # RFC 9110 §6.5.1: fields that frame, route or authenticate a message are not
 # accepted as trailers; merging them is how a trailer smuggles a second framing.
-_FORBIDDEN_TRAILERS = frozenset(
+FORBIDDEN_TRAILERS = frozenset(
     {
         b"content-length",
         b"transfer-encoding",
@@ -274,23 +277,10 @@ class ChunkedReader:
 
     def _next_chunk(self) -> None:
         limits = self._limits
-        line = self._source.readline(limits.max_chunk_line + 1)
-        if len(line) > limits.max_chunk_line:
-            raise BadFraming("Bad chunked encoding", explain="chunk-size line too long")
-        match = _CHUNK_LINE.fullmatch(line)
-        if match is None:
-            if not line.endswith(b"\n"):
-                # Shorter than the limit and no LF: the input ended.
-                raise IncompleteMessage(
-                    "Incomplete body", explain="the client closed the connection"
-                )
-            raise BadFraming("Bad chunked encoding", explain="invalid chunk-size line")
-        digits = match[1].lstrip(b"0")
-        if len(digits) > limits.max_chunk_size_digits:
-            raise BadFraming("Bad chunked encoding", explain="chunk size too large")
-        size = int(digits or b"0", 16)
+        size = chunk_size(self._source.readline(limits.max_chunk_line + 1), limits)
         if size == 0:
-            self._read_trailers()
+            lines = read_field_lines(self._source, limits=limits, strict=True)
+            self.trailers = check_trailers(lines)
             self.done = True
             return
         self._total += size
@@ -298,16 +288,43 @@ class ChunkedReader:
             raise BodyTooLarge("Content Too Large", explain="the request body is too large")
         self._left_in_chunk = size
 
-    def _read_trailers(self) -> None:
-        lines = read_field_lines(self._source, limits=self._limits, strict=True)
-        for name, value in parse_fields(lines, strict=True):
-            if name.lower() in _FORBIDDEN_TRAILERS:
-                raise BadHeader(
-                    "Bad header",
-                    explain=f"{name.decode('latin-1')} is not allowed in a trailer"
-                    " (RFC 9110 §6.5.1)",
-                )
-            self.trailers.append((name, value))
+
+def chunk_size(line: bytes, limits: Limits = DEFAULT_LIMITS) -> int:
+    """Return the size a chunk-size line declares; *line* is read with its line ending.
+
+    The line is ``1*HEXDIG [ chunk-ext ] CRLF`` (RFC 9112 §7.1): anything else,
+    a line over :attr:`Limits.max_chunk_line` or a size with more significant
+    digits than :attr:`Limits.max_chunk_size_digits` is a 400; a line without
+    its line ending means the input ended.
+    """
+    if len(line) > limits.max_chunk_line:
+        raise BadFraming("Bad chunked encoding", explain="chunk-size line too long")
+    match = _CHUNK_LINE.fullmatch(line)
+    if match is None:
+        if not line.endswith(b"\n"):
+            # Shorter than the limit and no LF: the input ended.
+            raise IncompleteMessage("Incomplete body", explain="the client closed the connection")
+        raise BadFraming("Bad chunked encoding", explain="invalid chunk-size line")
+    digits = match[1].lstrip(b"0")
+    if len(digits) > limits.max_chunk_size_digits:
+        raise BadFraming("Bad chunked encoding", explain="chunk size too large")
+    return int(digits or b"0", 16)
+
+
+def check_trailers(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """Validate the lines of a trailer section; return its fields as byte pairs.
+
+    Each line is a field line as in a header section (strictly), and none may
+    name a field that frames, routes or authenticates the message.
+    """
+    trailers = parse_fields(lines, strict=True)
+    for name, _value in trailers:
+        if name.lower() in FORBIDDEN_TRAILERS:
+            raise BadHeader(
+                "Bad header",
+                explain=f"{name.decode('latin-1')} is not allowed in a trailer (RFC 9110 §6.5.1)",
+            )
+    return trailers
 
 
 class ChunkedWriter:

@@ -23,19 +23,24 @@ from .errors import (
     BadHeader,
     BadRequestLine,
     IncompleteMessage,
+    ProtocolError,
     UnsupportedHTTPVersion,
     URITooLong,
 )
 from .fields import TCHAR, TOKEN, LineSource, line_content, parse_fields, read_field_lines
 from .framing import content_length_value, transfer_coding_is_chunked
 from .limits import DEFAULT_LIMITS, Limits
+from .target import split_target
 
 __all__ = [
     "RequestHead",
     "RequestLine",
+    "has_field_section",
     "parse_head",
+    "parse_request",
     "parse_request_head",
     "parse_request_line",
+    "read_request_line",
 ]
 
 # RFC 9112 §3: method SP request-target SP HTTP-version, single spaces, DIGIT "." DIGIT.
@@ -85,7 +90,9 @@ class RequestHead:
     values latin-1 decoded with surrounding blanks removed.  ``content_length``
     is the declared body length and ``chunked`` whether the body is chunked; a
     request with neither has no body.  ``connection`` holds the lower-cased
-    tokens of every ``Connection`` field.
+    tokens of every ``Connection`` field.  ``host`` is the host the request is
+    for: the authority of an absolute-form target, which replaces ``Host``
+    (RFC 9112 §3.2.2), else the ``Host`` field's value, or ``None``.
     """
 
     line: RequestLine
@@ -235,6 +242,11 @@ def parse_head(
     head.connection = tuple(connection)
     if strict and head.host is None and line.version_info >= (1, 1):
         raise BadHeader("Bad header", explain="Missing Host header (RFC 9112 §3.2)")
+    if not line.target.startswith("/"):
+        # RFC 9112 §3.2.2: the absolute form's authority is the host, whatever Host says.
+        authority = split_target(line.target).authority
+        if authority is not None:
+            head.host = authority
     if codings:
         if lengths:
             raise BadFraming(
@@ -259,6 +271,74 @@ def _tokens(value: bytes) -> list[str]:
     return [t.strip(_OWS).lower().decode("latin-1") for t in value.split(b",") if t.strip(_OWS)]
 
 
+def has_field_section(content: bytes, *, strict: bool) -> bool:
+    """Whether the request line *content* is followed by a header section.
+
+    It is unless the line is HTTP/0.9 (lenient parsing only); a line that
+    :func:`parse_request_line` refuses raises its error here too.  The common
+    case costs one regular-expression match, because the connection's I/O thread
+    asks it of every request line (:class:`~devserve.http11.scanning.HeadScanner`).
+    """
+    match = _STRICT_REQUEST_LINE.fullmatch(content)
+    if match is not None and match[3] == b"1":
+        method, target = match[1], match[2]
+        if strict and not target.startswith(b"/"):
+            _check_target_form(method, target, "HTTP/1." + chr(match[4][0]))
+        return True
+    return parse_request_line(content, strict=strict).version_info >= (1, 0)
+
+
+def read_request_line(
+    source: LineSource, *, strict: bool, limits: Limits = DEFAULT_LIMITS
+) -> bytes:
+    """Read a request line from *source* as a server does, its line ending included.
+
+    A strict read skips one empty line before it (RFC 9112 §2.2).  Returns ``b""``
+    at the end of input; raises :class:`URITooLong` for a line over
+    :attr:`Limits.max_request_line`.
+    """
+    limit = limits.max_request_line
+    raw = source.readline(limit + 1)
+    if strict and raw == b"\r\n":
+        raw = source.readline(limit + 1)
+    if len(raw) > limit:
+        raise URITooLong("Request-URI Too Long")
+    return raw
+
+
+def parse_request(
+    raw_line: bytes, source: LineSource, *, strict: bool, limits: Limits = DEFAULT_LIMITS
+) -> RequestHead | None:
+    """Parse the request whose line *raw_line* was read from *source*; read its fields from it.
+
+    This is the request parser that serves: :meth:`BaseHTTPRequestHandler.parse_request
+    <devserve.BaseHTTPRequestHandler.parse_request>` calls it, and so do
+    :func:`parse_request_head`, the vectors and the fuzzer.  Returns ``None``
+    when there is no request to answer: the input ended before a line ending
+    (strict), or the line is blank (lenient, as :mod:`http.server` says nothing
+    then).  Leniently, a line that ends with the input is parsed as it is.  An
+    HTTP/0.9 request (lenient only) has no header section.  An error raised
+    after the request line was parsed carries it in
+    :attr:`~devserve.http11.errors.ProtocolError.line`.
+    """
+    content = line_content(raw_line, strict=strict)
+    if content is None:
+        if strict:
+            return None
+        content = raw_line
+    if not strict and not content.split():
+        return None
+    line = parse_request_line(content, strict=strict)
+    if line.version_info < (1, 0):
+        return RequestHead(line, [])
+    try:
+        lines = read_field_lines(source, limits=limits, head_size=len(raw_line), strict=strict)
+        return parse_head(line, lines, strict=strict, limits=limits)
+    except ProtocolError as error:
+        error.line = line
+        raise
+
+
 def parse_request_head(
     data: bytes | LineSource, *, strict: bool = True, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[RequestHead, int]:
@@ -266,35 +346,21 @@ def parse_request_head(
 
     *data* is the bytes of the head (anything after it is left alone) or a binary
     file object to read the head from, line by line, as a server does: it is
-    left positioned at the first byte of the body.  As in
-    :class:`~devserve.BaseHTTPRequestHandler`, a strict parse skips one empty
-    line before the request line (RFC 9112 §2.2), and an HTTP/0.9 request
-    (lenient only) has no header section.
+    left positioned at the first byte of the body.  It reads the line with
+    :func:`read_request_line` and parses it with :func:`parse_request`, the
+    handler's own path; where that finds no request to answer it raises
+    :class:`IncompleteMessage`.
     """
-    if isinstance(data, bytes):
-        buffer = io.BytesIO(data)
-        head = _read_request_head(buffer, strict, limits)
-        return head, buffer.tell()
-    source = _CountingSource(data)
-    return _read_request_head(source, strict, limits), source.used
-
-
-def _read_request_head(source: LineSource, strict: bool, limits: Limits) -> RequestHead:
-    readline = source.readline
-    limit = limits.max_request_line
-    raw = readline(limit + 1)
-    if strict and raw == b"\r\n":
-        raw = readline(limit + 1)
-    if len(raw) > limit:
-        raise URITooLong("Request-URI Too Long")
-    content = line_content(raw, strict=strict)
-    if content is None:
-        raise IncompleteMessage("Incomplete request line")
-    line = parse_request_line(content, strict=strict)
-    if line.version_info < (1, 0):
-        return RequestHead(line, [])
-    lines = read_field_lines(source, limits=limits, head_size=len(raw), strict=strict)
-    return parse_head(line, lines, strict=strict, limits=limits)
+    source = _CountingSource(io.BytesIO(data) if isinstance(data, bytes) else data)
+    head = parse_request(
+        read_request_line(source, strict=strict, limits=limits),
+        source,
+        strict=strict,
+        limits=limits,
+    )
+    if head is None:
+        raise IncompleteMessage("No request line")
+    return head, source.used
 
 
 class _CountingSource:
