@@ -11,7 +11,7 @@ import sys
 
 from flask import Flask, jsonify, make_response, redirect, request, url_for
 
-from devserve.wsgi.handler import make_server
+from devserve import make_server
 
 app = Flask(__name__)
 notes = []

@@ -23,6 +23,7 @@ import atheris
 
 with atheris.instrument_imports():
     from devserve.http11 import ChunkedReader, Limits, ProtocolError, parse_request_head
+    from devserve.http11.scanning import BodyScanner, HeadScanner, Progress
 
 # Small limits, so the fuzzer reaches every limit's edge with short inputs.
 LIMITS = Limits(
@@ -60,6 +61,17 @@ def decode_chunked(source: io.BufferedReader) -> bytes | str:
         return type(error).__name__
 
 
+def scan(scanner: HeadScanner | BodyScanner, data: bytes, whole: bool) -> Progress:
+    pieces = [data] if whole else [data[i : i + 1] for i in range(len(data))]
+    for piece in pieces:
+        progress = scanner.feed(piece)
+        if isinstance(scanner, BodyScanner):
+            progress = scanner.progress
+        if progress is Progress.READY:
+            break
+    return progress
+
+
 def TestOneInput(data: bytes) -> None:
     strict = bool(data[:1]) and data[0] & 1 == 1
     data = data[1:]
@@ -70,9 +82,16 @@ def TestOneInput(data: bytes) -> None:
     else:
         assert 0 < used <= len(data)
         assert head.line.method
+        # The I/O thread's question has the parser's answer, whatever the pieces.
+        for whole in (True, False):
+            scanner = HeadScanner(strict=strict, limits=LIMITS)
+            assert scan(scanner, data, whole) is Progress.READY
+            assert scanner.end in (None, used)
     whole = decode_chunked(io.BufferedReader(io.BytesIO(data)))
     split = decode_chunked(io.BufferedReader(OneByte(data), 1))
     assert whole == split, (whole, split)
+    ends = {scan(BodyScanner(None, LIMITS), data, w) for w in (True, False)}
+    assert len(ends) == 1
 
 
 def main() -> None:

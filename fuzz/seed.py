@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from test_vectors import ALL  # noqa: E402  (tests/ is not a package)
+from support.vectors import ALL  # noqa: E402  (tests/ is not a package)
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ import pytest
 pytest.register_assert_rewrite("support")
 
 import devserve  # noqa: E402
-from devserve.wsgi.handler import WSGIHandler, WSGIServer  # noqa: E402
+from devserve.wsgi.handler import WSGIHandler  # noqa: E402
+from devserve.wsgi.server import WSGIServer  # noqa: E402
 from support.sockets import RunningServer, make_certificate  # noqa: E402
 from support.wsgi import QuietWSGIHandler  # noqa: E402
 

@@ -19,7 +19,8 @@ from wsgiref.simple_server import make_server as stdlib_make_server
 import pytest
 import requests
 
-from devserve.wsgi.handler import WSGIHandler, make_server
+from devserve.wsgi.handler import WSGIHandler
+from devserve.wsgi.server import make_server
 from support.examples import EXAMPLES
 from support.processes import free_port, serving
 

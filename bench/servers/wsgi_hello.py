@@ -22,7 +22,7 @@ def _quiet(handler_class: type[Any]) -> type[Any]:
 
 
 def serve_devserve(app: Any, host: str, port: int) -> None:
-    from devserve.wsgi.handler import WSGIHandler, make_server
+    from devserve import WSGIHandler, make_server
 
     with make_server(host, port, app, handler_class=_quiet(WSGIHandler)) as server:
         server.serve_forever()

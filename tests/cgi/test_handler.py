@@ -23,14 +23,10 @@ from typing import Any
 import pytest
 
 from devserve.cgi.environ import ScriptRequest, build_environ
-from devserve.cgi.handler import (
-    BadScriptResponse,
-    CGIHTTPRequestHandler,
-    _url_collapse_path,
-    nobody_uid,
-    parse_script_head,
-)
+from devserve.cgi.handler import CGIHTTPRequestHandler, _url_collapse_path, nobody_uid
+from devserve.cgi.script_head import BadScriptResponse, parse_script_head
 from support.sockets import CLIENT_TIMEOUT, RunningServer, read_all
+from support.wsgi import dechunk
 
 SCRIPTS = Path(__file__).parent.parent / "apps" / "cgi-bin"
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -154,8 +150,11 @@ def exchange(server: RunningServer, data: bytes) -> bytes:
         return read_all(sock)
 
 
-def split_response(data: bytes) -> tuple[bytes, bytes]:
+def split_response(data: bytes, *, dechunked: bool = True) -> tuple[bytes, bytes]:
+    """Split a response into its head and its body, de-chunked if it was chunked."""
     head, _, body = data.partition(b"\r\n\r\n")
+    if dechunked and b"\r\nTransfer-Encoding: chunked" in head:
+        body = dechunk(body)
     return head, body
 
 
@@ -239,7 +238,6 @@ def test_chunked_post_reaches_the_script_with_its_length(cgi_server: Any) -> Non
     head, body = split_response(data)
     assert head.startswith(b"HTTP/1.1 200 ")
     assert b"X-Content-Length: 12" in head
-    assert b"Content-Length: 12" in head
     assert body == b"hello, world"
 
 
@@ -365,7 +363,7 @@ def test_script_that_sends_less_than_its_length_closes_the_connection(cgi_server
     head, body = split_response(data)
     assert b"Content-Length: 100" in head
     assert body == b"short"  # and then the server closed: read_all returned
-    assert "less than its Content-Length" in logged.text()
+    assert "shorter than its Content-Length (95 bytes missing)" in logged.text()
 
 
 # -- framing for keep-alive ----------------------------------------------------------
@@ -385,7 +383,7 @@ def test_output_is_streamed_in_chunks_to_http11_clients(cgi_server: Any) -> None
         while not rest.endswith(b"0\r\n\r\n"):
             rest += sock.recv(65536)
         finished_at = time.monotonic() - started
-        head, body = split_response(rest)
+        head, body = split_response(rest, dechunked=False)
         assert b"Transfer-Encoding: chunked" in head
         assert body == b"6\r\nfirst\n\r\n7\r\nsecond\n\r\n0\r\n\r\n"
         assert finished_at - first_at > 0.3  # the first part did not wait for the second
@@ -505,9 +503,10 @@ def _alive(pid: int) -> bool:
 def test_script_stalling_after_its_head_ends_the_response_unfinished(cgi_server: Any) -> None:
     server, _ = cgi_server(protocol_version="HTTP/1.1", cgi_timeout=0.5)
     data = exchange(server, b"GET /cgi-bin/stall.sh HTTP/1.1\r\nHost: a\r\n\r\n")
-    head, body = split_response(data)
+    head, body = split_response(data, dechunked=False)
     assert b"Transfer-Encoding: chunked" in head
-    assert body == b"6\r\nbegin\n\r\n"  # no last chunk: the client sees it is cut short
+    # No last chunk, and a reset: the client sees that the body was cut short.
+    assert b"6\r\nbegin\n\r\n".startswith(body)
 
 
 def test_script_that_is_not_executable_is_403(cgi_server: Any) -> None:
@@ -598,8 +597,11 @@ def test_nested_cgi_directories_and_subdirectories(cgi_server: Any) -> None:
 
 def test_strict_paths_apply_to_scripts(cgi_server: Any) -> None:
     server, _ = cgi_server(strict_paths=True, serve_dotfiles=False)
-    response, _ = request(server, "/cgi-bin/query.sh:x")
+    response, _ = request(server, "/cgi-bin/query.sh%5cx")
     assert response.status == 400
+    # On POSIX a colon is an ordinary character in a name: no such script, not a trick.
+    response, _ = request(server, "/cgi-bin/query.sh:x")
+    assert response.status == 404
     response, _ = request(server, "/cgi-bin/.query.sh")
     assert response.status == 404
 

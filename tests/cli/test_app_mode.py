@@ -15,7 +15,11 @@ from typing import Any
 import pytest
 
 from apps import plain
-from devserve.cli.app_mode import mount_static, serve_app
+from devserve.cli.app_mode import AppOptions, serve_app
+from devserve.cli.main import build_parser
+from devserve.cli.mounts import DirectoryMount, MountTable
+from devserve.cli.profile import Profile, configured
+from devserve.files.handler import SimpleHTTPRequestHandler
 from support.cli import ROOT, flask_project, start_app, stop_app
 from support.event_stream import Stream
 from support.processes import TIMEOUT
@@ -54,7 +58,7 @@ def test_app_with_static_mount_and_extra_header(tmp_path: Path) -> None:
         (["--app", "no_such_module_xyz:app", "0"], 1, "no_such_module_xyz"),
         (["--debug"], 2, "--debug needs --app"),
         (["--app", "examples/flask_app.py:app", "--static", "assets"], 2, "PREFIX=DIR"),
-        (["--app", "examples/flask_app.py:app", "--cgi"], 2, "cannot be combined"),
+        (["--app", "examples/flask_app.py:app", "--cgi"], 2, "--cgi serves a directory"),
     ],
     ids=["import-error", "debug-without-app", "bad-static", "cgi-with-app"],
 )
@@ -122,7 +126,10 @@ class QuietFiles(QuietWSGIHandler):
 def test_static_mount_serves_files_and_the_app_the_rest(wsgi: Any, tmp_path: Path) -> None:
     (tmp_path / "app.css").write_text("body{}")
     (tmp_path / "sub").mkdir()
-    server = wsgi(plain.hello, mount_static(QuietFiles, [("/static/", str(tmp_path))]))
+    profile = Profile.from_args(build_parser().parse_args(["--app", "x:app"]))
+    files = configured(SimpleHTTPRequestHandler, profile.files_attributes(str(tmp_path)))
+    table = MountTable([DirectoryMount("/static", files)])
+    server = wsgi(plain.hello, configured(QuietFiles, {"responders": (table,)}))
     with server.connect() as sock:
         # One keep-alive connection, alternating between the files and the app.
         sock.sendall(b"GET /static/app.css HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -146,5 +153,7 @@ def test_static_mount_serves_files_and_the_app_the_rest(wsgi: Any, tmp_path: Pat
 
 
 def test_serve_app_reports_a_bad_app_and_returns_1(capsys: Any) -> None:
-    assert serve_app("no_such_module_for_devserve_xyz:app", port=0) == 1
+    spec = "no_such_module_for_devserve_xyz:app"
+    profile = Profile.from_args(build_parser().parse_args(["--app", spec, "0"]))
+    assert serve_app(profile, AppOptions(spec, port=0)) == 1
     assert "no module named" in capsys.readouterr().err

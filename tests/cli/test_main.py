@@ -15,11 +15,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
-from devserve.cli.main import build_parser, handler_class
+from devserve.cli.main import build_parser
+from devserve.cli.profile import Profile, configured
 from devserve.dev.accesslog import color_enabled
 from devserve.files.handler import SimpleHTTPRequestHandler
 from support.cli import TIMEOUT, Devserve, start
@@ -193,24 +195,22 @@ def test_usage_errors_exit_2_without_traceback(args: list[str], message: str, si
     assert "Traceback" not in result.stderr
 
 
-def test_cgi_flag(site: Path) -> None:
-    import importlib.util
+def files_class(site: Path, *args: str, base: Any = SimpleHTTPRequestHandler) -> Any:
+    profile = Profile.from_args(build_parser().parse_args(["-d", str(site), *args]))
+    return configured(base, profile.handler_attributes() | profile.files_attributes(str(site)))
 
-    if importlib.util.find_spec("devserve.cgi.handler") is None:
-        result = run("0", "-b", "127.0.0.1", "--cgi", cwd=site)
-        assert result.returncode == 2
-        assert result.stderr == "devserve: error: CGI support is not available yet\n"
-        return
+
+def test_cgi_flag_gets_the_same_profile(site: Path) -> None:
     from devserve.cgi.handler import CGIHTTPRequestHandler
 
-    cls = handler_class(build_parser().parse_args(["-d", str(site), "--cgi"]))
+    cls = files_class(site, "--cgi", base=CGIHTTPRequestHandler)
     assert issubclass(cls, CGIHTTPRequestHandler)
     assert cls.strict_parsing is True
+    assert cls.etags is True
 
 
-def test_handler_class_leaves_the_library_class_alone(site: Path) -> None:
-    args = build_parser().parse_args(["-d", str(site), "--dotfiles"])
-    cls = handler_class(args)
+def test_profile_configures_a_subclass_and_leaves_the_library_class_alone(site: Path) -> None:
+    cls = files_class(site, "--dotfiles")
     assert issubclass(cls, SimpleHTTPRequestHandler)
     assert cls.strict_parsing is True
     assert cls.protocol_version == "HTTP/1.1"
@@ -218,10 +218,12 @@ def test_handler_class_leaves_the_library_class_alone(site: Path) -> None:
     assert cls.head_timeout == 10.0
     assert cls.serve_dotfiles is True
     assert cls.allow_symlink_escape is False
+    assert cls.default_directory == str(site)
     assert SimpleHTTPRequestHandler.protocol_version == "HTTP/1.0"
     assert SimpleHTTPRequestHandler.strict_parsing is False
     assert SimpleHTTPRequestHandler.etags is False
-    compat = handler_class(build_parser().parse_args(["-d", str(site), "--compat"]))
+    assert SimpleHTTPRequestHandler.default_directory is None
+    compat = files_class(site, "--compat")
     assert compat.strict_parsing is False
     assert compat.strict_paths is False
 

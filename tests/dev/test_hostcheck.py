@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from devserve import WSGIHandler
-from devserve.dev.hostcheck import HostCheckMiddleware, HostCheckMixin, host_allowed, is_loopback
+from devserve.dev.hostcheck import HostCheck, HostCheckMiddleware, host_allowed, is_loopback
 from devserve.testing import serve_in_thread
 from support.sockets import CLIENT_TIMEOUT, QuietHandler
 
@@ -56,9 +56,9 @@ def test_is_loopback(bind: str | None, expected: bool) -> None:
     assert is_loopback(bind) is expected
 
 
-class Hello(HostCheckMixin, QuietHandler):
+class Hello(QuietHandler):
     protocol_version = "HTTP/1.1"
-    allowed_hosts = ("dev.test",)
+    request_checks = (HostCheck(("dev.test",)),)
 
     def do_GET(self) -> None:
         self.send_response(200)
@@ -86,8 +86,8 @@ def test_mixin_refuses_a_rebound_name_and_says_how_to_allow_it() -> None:
     assert b"--allowed-host attacker.example" in body
 
 
-def test_mixin_is_off_by_default() -> None:
-    with serve_in_thread(type("Open", (Hello,), {"allowed_hosts": None})) as server:
+def test_no_check_unless_a_handler_asks_for_it() -> None:
+    with serve_in_thread(type("Open", (Hello,), {"request_checks": ()})) as server:
         assert get(server.port, "attacker.example") == (200, b"hi")
 
 
@@ -102,7 +102,7 @@ def test_middleware_and_wsgi_handler_mixin() -> None:
         status, body = get(server.port, "attacker.example")
         assert status == 403
         assert b"--allowed-host attacker.example" in body
-    checked = type("Checked", (HostCheckMixin, WSGIHandler), {"allowed_hosts": ()})
+    checked = type("Checked", (WSGIHandler,), {"request_checks": (HostCheck(),)})
     with serve_in_thread(app, handler_class=checked) as server:
         assert get(server.port, "127.0.0.1") == (200, b"app")
         assert get(server.port, "attacker.example")[0] == 403

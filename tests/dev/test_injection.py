@@ -1,6 +1,6 @@
 """The live-reload script in pages: where it goes, and what is never touched.
 
-Files go through LiveReloadMixin on the files handler, apps through
+Files go through PageScript (the files handler's page_transform hook), apps through
 LiveReloadMiddleware; both over a real socket on 127.0.0.1.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from devserve import SimpleHTTPRequestHandler, WSGIHandler
-from devserve.dev.injection import LiveReloadMiddleware, LiveReloadMixin, inject_script
+from devserve.dev.injection import LiveReloadMiddleware, PageScript, inject_script
 from devserve.dev.livereload import LiveReload
 from devserve.testing import serve_in_thread
 from support.sockets import CLIENT_TIMEOUT
@@ -52,11 +52,12 @@ def files_handler(directory: Path, livereload: LiveReload, **attributes: Any) ->
         SimpleHTTPRequestHandler.__init__(self, *args, **kwargs)
 
     attributes = {
-        "livereload": livereload, "__init__": __init__, "log_message": quiet,
+        "page_transform": PageScript(livereload), "responders": (livereload,),
+        "__init__": __init__, "log_message": quiet,
         "protocol_version": "HTTP/1.1", "etags": True, "precompressed": True,
         "cache_control": "no-cache", **attributes,
     }  # fmt: skip
-    return type("Files", (LiveReloadMixin, SimpleHTTPRequestHandler), attributes)
+    return type("Files", (SimpleHTTPRequestHandler,), attributes)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from devserve import SimpleHTTPRequestHandler
-from devserve.dev.injection import LiveReloadMixin
+from devserve.dev.injection import PageScript
 from devserve.dev.livereload import ENDPOINT, LiveReload, same_origin
 from devserve.testing import serve_in_thread
 from support.event_stream import Stream
@@ -29,9 +29,9 @@ def handler(livereload: LiveReload, directory: Path) -> type:
 
     return type(
         "Files",
-        (LiveReloadMixin, SimpleHTTPRequestHandler),
-        {"livereload": livereload, "__init__": __init__, "log_message": quiet,
-         "protocol_version": "HTTP/1.1"},
+        (SimpleHTTPRequestHandler,),
+        {"page_transform": PageScript(livereload), "responders": (livereload,),
+         "__init__": __init__, "log_message": quiet, "protocol_version": "HTTP/1.1"},
     )  # fmt: skip
 
 

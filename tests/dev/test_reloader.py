@@ -86,7 +86,7 @@ def app(environ, start_response):
 
 def fetch(port: int) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
-        sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         data = b""
         while chunk := sock.recv(65536):
             data += chunk
@@ -99,8 +99,8 @@ def test_reload_restarts_on_change_and_keeps_the_socket(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     code = (
-        "import sys; from devserve.cli.app_mode import serve_app;"
-        "sys.exit(serve_app('reloadme:app', port=%d, reload=True))" % port
+        "import sys; from devserve.cli.main import main;"
+        "sys.exit(main(['--app', 'reloadme:app', '--reload', '-q', '%d']))" % port
     )
     proc = start([sys.executable, "-c", code], cwd=tmp_path)
     try:

@@ -161,7 +161,8 @@ def test_a_signal_lets_the_request_in_flight_finish(signum: int) -> None:
 def test_a_signal_stops_the_server_gracefully_without_an_exception() -> None:
     # SIGINT's KeyboardInterrupt is lost when it lands in a finaliser; the handler that
     # stop_on_signals installs only asks the server to stop, so it cannot be lost.
-    from devserve.net.bounded import BoundedHTTPServer, stop_on_signals
+    from devserve.net.bounded import BoundedHTTPServer
+    from devserve.net.signals import stop_on_signals
 
     server = BoundedHTTPServer(("127.0.0.1", 0), devserve.BaseHTTPRequestHandler)
     before = signal.getsignal(signal.SIGINT)

@@ -10,7 +10,7 @@ from wsgiref.validate import validator
 import pytest
 
 from devserve.http11 import parse_request_head
-from devserve.wsgi.environ import OutsideScriptName, build_environ, split_target
+from devserve.wsgi.environ import OutsideScriptName, build_environ
 
 BASE = {
     "SERVER_NAME": "127.0.0.1",
@@ -134,19 +134,6 @@ def test_base_is_copied_not_mutated() -> None:
     assert base == BASE
 
 
-@pytest.mark.parametrize(
-    ("target", "path", "query", "authority"),
-    [
-        ("/a?b", "/a", "b", None),
-        ("http://h:1/p%20q?x", "/p%20q", "x", "h:1"),
-        ("http://user@h", "/", "", "h"),
-        ("*", "", "", None),
-        ("h:443", "", "", None),
-    ],
-    ids=["origin", "absolute", "absolute-no-path", "asterisk", "authority"],
-)
-def test_split_target(target: str, path: str, query: str, authority: str | None) -> None:
-    assert split_target(target) == (path, query, authority)
 
 
 def test_absolute_form_replaces_host() -> None:

@@ -16,7 +16,7 @@ import pytest
 from apps import plain
 from devserve.http11 import Limits
 from devserve.net.streams import SocketWriter
-from devserve.wsgi.handler import WSGIServer, make_server
+from devserve.wsgi.server import WSGIServer, make_server
 from support.sockets import CLIENT_TIMEOUT, RunningServer, counting_sends, read_all
 from support.wsgi import QuietWSGIHandler, dechunk, get, split
 

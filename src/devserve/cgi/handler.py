@@ -27,15 +27,17 @@ import stat
 import sys
 import tempfile
 import urllib.parse
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, BinaryIO, ClassVar
 
 from ..files.handler import SimpleHTTPRequestHandler
 from ..files.paths import hidden_segment, request_segments, windows_trick
-from ..http11 import ChunkedWriter, body_allowed, check_field
+from ..http11 import body_allowed
+from ..http11.response import Framing
+from ..http11.target import origin_form
 from .environ import ScriptRequest, build_environ
 from .process import ScriptProcess, ScriptTimeout
+from .script_head import BadScriptResponse, ScriptHead, parse_script_head
 
 __all__ = [
     "BadScriptResponse",
@@ -54,13 +56,6 @@ _MAX_SCRIPT_HEAD = 65536
 _MAX_LOCAL_REDIRECTS = 10
 # A blank line ends the script's header block; scripts end lines with LF or CRLF.
 _HEAD_END = re.compile(rb"(?:^|\n)\r?\n")
-_STATUS = re.compile(r"([1-5][0-9][0-9])(?:[ \t]+(.*))?")
-_DIGITS = re.compile(r"[0-9]{1,18}")
-# The server frames the message and owns the connection, its Date and its Server.
-_SERVER_FIELDS = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-     "proxy-connection", "date", "server"}
-)  # fmt: skip
 
 
 def _url_collapse_path(path: str) -> str:
@@ -127,73 +122,6 @@ def nobody_uid() -> int:
 def executable(path: str | os.PathLike[str]) -> bool:
     """Return whether *path* may be executed by the server's user."""
     return os.access(path, os.X_OK)
-
-
-class BadScriptResponse(ValueError):
-    """A CGI script's output is not a CGI response (RFC 3875 §6); answered with 500."""
-
-
-@dataclass
-class ScriptHead:
-    """The header block of a CGI response: what the script asked the server to send."""
-
-    status: int | None = None
-    reason: str | None = None
-    location: str | None = None
-    content_length: int | None = None
-    fields: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def local_redirect(self) -> bool:
-        """Whether this is RFC 3875 §6.2.2's local redirect: a ``Location`` path, no status."""
-        location = self.location
-        return (
-            self.status is None
-            and location is not None
-            and location.startswith("/")
-            and not location.startswith("//")
-        )
-
-
-def parse_script_head(block: bytes) -> ScriptHead:
-    """Parse a CGI script's header block (the bytes before its blank line).
-
-    Lines may end in LF or CRLF.  ``Status`` gives the status (100-599) and
-    reason, ``Location`` a redirect, ``Content-Length`` the body's length;
-    ``Connection``, ``Transfer-Encoding`` and the other fields the server owns
-    are dropped; every other field is kept in order.  Raises
-    :exc:`BadScriptResponse` for anything that is not a valid header field.
-    """
-    head = ScriptHead()
-    for raw in block.split(b"\n") if block else ():
-        text = (raw[:-1] if raw.endswith(b"\r") else raw).decode("latin-1")
-        if not text or text[0] in " \t":
-            raise BadScriptResponse("continuation lines are not allowed: %r" % text)
-        name, colon, value = text.partition(":")
-        value = value.strip(" \t")
-        if not colon:
-            raise BadScriptResponse("not a header line: %r" % text)
-        try:
-            check_field(name, value)
-        except ValueError as error:
-            raise BadScriptResponse(str(error)) from None
-        lowered = name.lower()
-        if lowered == "status":
-            match = _STATUS.fullmatch(value)
-            if head.status is not None or match is None or int(match[1]) < 200:
-                raise BadScriptResponse("bad or repeated Status: %r" % value)
-            head.status, head.reason = int(match[1]), match[2] or None
-        elif lowered == "location":
-            if head.location is not None:
-                raise BadScriptResponse("repeated Location")
-            head.location = value
-        elif lowered == "content-length":
-            if not _DIGITS.fullmatch(value) or head.content_length not in (None, int(value)):
-                raise BadScriptResponse("bad Content-Length: %r" % value)
-            head.content_length = int(value)
-        elif lowered not in _SERVER_FIELDS:
-            head.fields.append((name, value))
-    return head
 
 
 class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
@@ -264,7 +192,7 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
             return False
         if not found:
             return False
-        segments = request_segments(self.path)
+        segments = request_segments(origin_form(self.path))
         if self.strict_paths and windows_trick(segments) is not None:
             self.send_error(HTTPStatus.BAD_REQUEST, "Refused path")
             return False
@@ -276,12 +204,13 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
     def is_cgi(self) -> bool:
         """Return whether ``self.path`` is under one of :attr:`cgi_directories`.
 
-        The path is collapsed with ``_url_collapse_path()`` first (which raises
+        The path (in origin form: an absolute-form target's path, RFC 9112
+        §3.2.2) is collapsed with ``_url_collapse_path()`` first (which raises
         :exc:`IndexError` for a path above the root); the first directory
         prefix found in the list wins, and ``self.cgi_info`` is set to
         ``(directory, rest)``, where *rest* keeps the query string.
         """
-        collapsed = _url_collapse_path(self.path)
+        collapsed = _url_collapse_path(origin_form(self.path))
         directories = self.cgi_directories
         end = collapsed.find("/", 1)
         while end > 0:
@@ -486,11 +415,11 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
             else:
                 self._send_script_response(process, head, data)
         except ScriptTimeout:
-            # The head is out: closing without the end of the body is all that is left.
+            # The head is out: the client must see an error, not an end, of the body.
             self.log_error("CGI script %r killed: stalled after %ss", script_name,
                            self.cgi_timeout)  # fmt: skip
             process.kill()
-            self.close_connection = True
+            self.abandon_response()
 
     def _read_script_head(self, process: ScriptProcess) -> tuple[ScriptHead, bytes]:
         buffer = b""
@@ -540,60 +469,25 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
         if head.location is not None:
             self.send_header("Location", head.location)
         length = head.content_length
-        if not body_allowed(code, self.command):
-            # A HEAD response may announce the length a GET would get.
-            if length is not None and code >= 200 and code not in (204, 304):
-                self.send_header("Content-Length", str(length))
-            self.end_headers()
-            self.wfile.flush()
-            self._discard(process)
-            return
-        if length is None:
+        declared = length is not None
+        if length is None and body_allowed(code, self.command):
             data += process.read_ready()
             if process.ended:
                 length = len(data)  # all of it is here: a length keeps the connection
-        if length is not None:
-            self.send_header("Content-Length", str(length))
-            self.end_headers()
-            self._copy_body(process, data, length)
+        body = self.start_body(length, declared=declared)
+        if body.framing is Framing.NONE:
+            self.wfile.flush()
+            self._discard(process)
             return
-        chunked = (
-            not self.close_connection
-            and self.request_version >= "HTTP/1.1"
-            and self.protocol_version >= "HTTP/1.1"
-        )
-        if chunked:
-            self.send_header("Transfer-Encoding", "chunked")
-        # Otherwise end_headers says Connection: close: the end of the body is the end
-        # of the connection.
-        self.end_headers()
         while True:
-            if data:
-                self.wfile.write(ChunkedWriter.chunk(data) if chunked else data)
+            body.write(data)
             self.wfile.flush()
             more = process.read()
             if more is None:
                 break
             data = more + process.read_ready()
-        if chunked:
-            self.wfile.write(ChunkedWriter.last_chunk())
-
-    def _copy_body(self, process: ScriptProcess, data: bytes, length: int) -> None:
-        remaining = length
-        while True:
-            if data and remaining:
-                piece = data[:remaining]
-                self.wfile.write(piece)
-                remaining -= len(piece)
-            self.wfile.flush()
-            more = process.read()
-            if more is None:
-                break
-            data = more
-        if remaining:
-            # Fewer bytes than the script's Content-Length: only closing tells the client.
-            self.log_error("CGI script sent %d bytes less than its Content-Length", remaining)
-            self.close_connection = True
+        if not body.finish():
+            self.abandon_response()
 
     def _discard(self, process: ScriptProcess) -> None:
         while process.read() is not None:

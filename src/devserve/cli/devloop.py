@@ -1,44 +1,31 @@
 """The development-loop options of the command line, for files and for ``--app``.
 
-Rule 1: this module turns ``--livereload``, ``--tls adhoc``, ``--allowed-host`` and
-``--open`` into objects (a :class:`~devserve.dev.livereload.LiveReload`, certificate
-files, an allowlist) and mix-ins; :mod:`devserve.cli.main` and :mod:`devserve.cli.app_mode`
-only call it, so each stays one screen of wiring.
+Rule 1: this module adds ``--livereload``, ``--tls adhoc``, ``--allowed-host`` and
+``--open`` to the parser and turns the first two into what both modes use (what to
+watch, certificate files); the ``Host`` allowlist is the profile's
+(:mod:`devserve.cli.profile`).
 Rule 2: what is watched is one set of patterns, ``--reload-include`` and
 ``--reload-exclude``, whichever of code reload and live reload uses it.  Files mode
 watches every file under the directory by default; ``--app`` watches Python sources
 and, with ``--livereload``, templates, stylesheets and scripts.
 Rule 3: the ``Host`` check is on whenever the server listens on loopback only, and
 wherever ``--allowed-host`` is given; ``--allowed-host '*'`` turns it off.
+Rule 4: the optional packages are imported only when their option is given, so the
+command line starts as fast as the options allow.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
-import shutil
 import sys
-import tempfile
 import threading
-import webbrowser
 from typing import Any
 
-from ..dev.adhoc_tls import ADHOC_VARIABLE, AdhocCertificate, announce, load_adhoc, make_adhoc
-from ..dev.hostcheck import is_loopback
-from ..dev.livereload import LiveReload
 from ..dev.reloader import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, is_running_from_reloader
 
-__all__ = [
-    "APP_LIVE_INCLUDE",
-    "add_options",
-    "allowed_hosts",
-    "files_livereload",
-    "open_browser",
-    "prepare_tls",
-    "watch_patterns",
-]
+__all__ = ["APP_LIVE_INCLUDE", "add_options", "open_browser", "prepare_tls", "watch_patterns"]
 
 #: What ``--app --livereload`` watches besides Python sources, unless told otherwise.
 APP_LIVE_INCLUDE: tuple[str, ...] = (
@@ -68,15 +55,9 @@ def add_options(parser: argparse.ArgumentParser, tls: Any) -> None:
     loop.add_argument("--open", action="store_true", help="open the page in a web browser")
 
 
-def allowed_hosts(args: argparse.Namespace) -> tuple[str, ...] | None:
-    """The extra host names the ``Host`` check allows, or ``None`` for no check."""
-    names = tuple(args.allowed_host)
-    if names or is_loopback(args.bind):
-        return names
-    return None
-
-
-def watch_patterns(args: argparse.Namespace, *, app: bool) -> tuple[tuple[str, ...], ...]:
+def watch_patterns(
+    args: argparse.Namespace, *, app: bool
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return ``(include, exclude)`` for watching, from the command line's patterns."""
     include: tuple[str, ...] = tuple(args.reload_include)
     if not include:
@@ -89,22 +70,29 @@ def watch_patterns(args: argparse.Namespace, *, app: bool) -> tuple[tuple[str, .
     return include, (*DEFAULT_EXCLUDE, *args.reload_exclude)
 
 
-def files_livereload(args: argparse.Namespace, directory: str) -> LiveReload | None:
-    """Return the (not yet started) live reload for serving *directory*, if asked for."""
-    if not args.livereload:
-        return None
-    include, exclude = watch_patterns(args, app=False)
-    return LiveReload([directory], include, exclude)
-
-
 def prepare_tls(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> None:
     """For ``--tls adhoc``: make a certificate and point ``--tls-cert``/``--tls-key`` at it.
 
     The files are removed when *cleanup* closes; a reloader's child reuses its
-    parent's.  Raises :exc:`~devserve.dev.adhoc_tls.MissingCryptography`.
+    parent's.  Without :mod:`cryptography`, raises
+    :exc:`~devserve.cli.profile.UsageError`.
     """
     if args.tls != "adhoc":
         return
+    import json
+    import shutil
+    import tempfile
+
+    from ..dev.adhoc_tls import (
+        ADHOC_VARIABLE,
+        AdhocCertificate,
+        MissingCryptography,
+        announce,
+        load_adhoc,
+        make_adhoc,
+    )
+    from .profile import UsageError
+
     inherited = os.environ.get(ADHOC_VARIABLE, "") if is_running_from_reloader() else ""
     certificate: AdhocCertificate
     if inherited:
@@ -113,7 +101,10 @@ def prepare_tls(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> None
     else:
         directory = tempfile.mkdtemp(prefix="devserve-tls-")
         cleanup.callback(shutil.rmtree, directory, ignore_errors=True)
-        certificate = make_adhoc(directory, args.bind)
+        try:
+            certificate = make_adhoc(directory, args.bind)
+        except MissingCryptography as error:
+            raise UsageError(str(error)) from None
         os.environ[ADHOC_VARIABLE] = json.dumps(
             [certificate.certfile, certificate.keyfile, certificate.names]
         )
@@ -121,14 +112,10 @@ def prepare_tls(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> None
     args.tls_cert, args.tls_key = certificate.certfile, certificate.keyfile
 
 
-def browser_url(host: str, port: int, scheme: str) -> str:
-    """The URL to open for a server bound to *host*: a wildcard means this machine."""
-    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
-    return "%s://%s:%d/" % (scheme, "[%s]" % host if ":" in host else host, port)
-
-
 def open_browser(url: str) -> None:
     """Open *url* in the user's web browser, without waiting for it (``--open``)."""
+
+    import webbrowser
 
     def run() -> None:
         # A console browser would hold the terminal: that is why this is a thread.

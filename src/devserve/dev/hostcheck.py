@@ -9,8 +9,8 @@ Rule 2: known names are ``localhost`` and ``*.localhost`` (RFC 6761 §6.3 keeps 
 loopback), any IP address (rebinding needs a name), and those the user allows;
 ``.example.test`` allows the domain and its subdomains, ``*`` anything.
 Rule 3: a request without ``Host`` passes (browsers always send one); the check is a
-mix-in for devserve's handlers and a WSGI middleware for other servers, and neither
-is on in the library classes.
+request check for devserve's handlers (:class:`HostCheck`) and a WSGI middleware for
+other servers, and neither is on in the library classes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ["HostCheckMiddleware", "HostCheckMixin", "host_allowed", "is_loopback", "refusal"]
+from ..handler.hooks import Refusal
+from ..http11.head import RequestHead
+
+__all__ = ["HostCheck", "HostCheckMiddleware", "host_allowed", "is_loopback", "refusal"]
 
 _LOCAL_NAMES = ("localhost", ".localhost")
 
@@ -81,27 +84,27 @@ def refusal(host: str) -> str:
     )
 
 
-class HostCheckMixin:
-    """Mix-in for devserve's handlers: refuse (403) a ``Host`` not in :attr:`allowed_hosts`.
+class HostCheck:
+    """Refuse (403) a request whose host is not one this server is known under.
+
+    A :class:`~devserve.handler.hooks.RequestCheck`: set it in a handler's
+    ``request_checks``.  *allowed* holds extra names (see :func:`host_allowed`).
+    The host is the request's (``Host``, or the authority of an absolute-form
+    target, RFC 9112 §3.2.2).  It runs before ``Expect: 100-continue`` is answered,
+    so a refused client is never invited to send its body.
 
     .. versionadded:: 0.1
     """
 
-    #: Extra names allowed beside the local ones and IP addresses (see
-    #: :func:`host_allowed`), or ``None`` to answer every ``Host``.
-    allowed_hosts: tuple[str, ...] | None = None
+    def __init__(self, allowed: Sequence[str] = ()) -> None:
+        self.allowed = tuple(allowed)
 
-    def parse_request(self) -> bool:
-        """Parse the request as the base class does, then check its ``Host``."""
-        if not super().parse_request():  # type: ignore[misc]
-            return False
-        allowed = self.allowed_hosts
-        handler: Any = self
-        host = handler.headers.get("Host")
-        if allowed is None or host_allowed(host, allowed):
-            return True
-        handler.send_error(403, "Host not allowed", refusal(host))
-        return False
+    def __call__(self, head: RequestHead) -> Refusal | None:
+        """Return the refusal for *head*, or ``None`` to let it through."""
+        host = head.host
+        if host is None or host_allowed(host, self.allowed):
+            return None
+        return Refusal(403, "Host not allowed", refusal(host))
 
 
 _App = Callable[..., Iterable[bytes]]
@@ -111,7 +114,7 @@ class HostCheckMiddleware:
     """WSGI middleware answering 403 to requests whose ``Host`` is not allowed.
 
     For applications run by other servers; devserve's command line uses
-    :class:`HostCheckMixin` instead.
+    :class:`HostCheck` instead.
 
     .. versionadded:: 0.1
     """

@@ -9,24 +9,22 @@ changed, and then its ``Content-Length`` is the new length; everything else pass
 byte for byte.  A changed page carries no validators (``ETag``, ``Last-Modified``) and
 ``Cache-Control: no-store``: a cached copy would hold the script of a server that has
 gone, and a 304 for it would make the page reload for ever.
-Rule 3: the library classes stay as they are; live reload is
-:class:`LiveReloadMixin` on a files handler, :class:`LiveReloadWSGIMixin` on a WSGI
-handler and :class:`LiveReloadMiddleware` around the application.
+Rule 3: the library classes stay as they are; live reload reaches pages through named
+hooks: :class:`PageScript` is a files handler's ``page_transform`` (which the handler
+calls where it has a whole HTML page, so CGI output and every other response pass
+untouched), and :class:`LiveReloadMiddleware` wraps a WSGI application.
 """
 
 from __future__ import annotations
 
-import io
-import os
 import re
-import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from email.message import Message
+from typing import Any
 
-from .livereload import ENDPOINT, LiveReload
+from .livereload import LiveReload
 
-__all__ = ["LiveReloadMiddleware", "LiveReloadMixin", "LiveReloadWSGIMixin", "inject_script"]
+__all__ = ["LiveReloadMiddleware", "PageScript", "inject_script"]
 
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
@@ -34,8 +32,6 @@ _CHARSET = re.compile(r";\s*charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
 # Charsets in which ASCII bytes are not ASCII text: inserting into them would corrupt.
 _WIDE = ("utf-16", "utf16", "utf-32", "utf32", "ucs-2", "ucs2")
 _DROPPED = ("content-length", "etag", "last-modified", "accept-ranges", "cache-control")
-# Request fields that would give a 304 or a part of the file instead of a whole page.
-_CONDITIONS = ("If-None-Match", "If-Modified-Since", "If-Range", "Range", "Accept-Encoding")
 
 
 def inject_script(body: bytes, script: bytes) -> bytes:
@@ -82,143 +78,29 @@ def _rewritten(fields: Iterable[tuple[str, str]], length: int) -> list[tuple[str
     return [*kept, ("Content-Length", str(length)), ("Cache-Control", "no-store")]
 
 
-@dataclass
-class _Head:
-    """A response head held back until the body is known."""
+class PageScript:
+    """Put *livereload*'s script into the pages a files handler serves.
 
-    code: int | None = None
-    message: str | None = None
-    fields: list[tuple[str, str]] = field(default_factory=list)
-    held: bool = False
-
-
-def _is_endpoint(path: str) -> bool:
-    return path.partition("?")[0] == ENDPOINT
-
-
-def _scheme(handler: Any) -> str:
-    ssl = sys.modules.get("ssl")
-    return "https" if ssl is not None and isinstance(handler.connection, ssl.SSLSocket) else "http"
-
-
-class LiveReloadMixin:
-    """Mix-in for :class:`~devserve.SimpleHTTPRequestHandler`: live reload for files.
-
-    With :attr:`livereload` set, ``200`` HTML responses (pages and listings)
-    to a browser's navigation get its script, and
-    :data:`~devserve.dev.livereload.ENDPOINT` is answered with its event stream.
-    Put it before the handler class in the bases.
+    A :class:`~devserve.handler.hooks.PageTransform`: set it as a files handler's
+    ``page_transform``.  It applies to ``text/html`` in an ASCII-compatible charset
+    requested by a browser's navigation (not by a script: see
+    :func:`_document_request`); the handler then sends the page whole and fresh.
 
     .. versionadded:: 0.1
     """
 
-    #: The :class:`~devserve.dev.livereload.LiveReload` to use, or ``None`` for none.
-    livereload: LiveReload | None = None
-    _held: _Head | None = None
+    def __init__(self, livereload: LiveReload) -> None:
+        self.livereload = livereload
 
-    def do_GET(self) -> None:
-        """Serve the event stream at its path; everything else as the base class does."""
-        if self.livereload is not None and _is_endpoint(self.path):  # type: ignore[attr-defined]
-            self.livereload.serve_events(self, _scheme(self))
-            return
-        super().do_GET()  # type: ignore[misc]
+    def applies(self, request_headers: Message, content_type: str) -> bool:
+        """Whether a page of *content_type* for this request gets the script."""
+        if not _document_request(request_headers.get("Sec-Fetch-Dest")):
+            return False
+        return _injectable([("Content-Type", content_type)])
 
-    def do_HEAD(self) -> None:
-        """Answer ``HEAD`` as ``GET`` is answered, without a body."""
-        if self.livereload is not None and _is_endpoint(self.path):  # type: ignore[attr-defined]
-            self.livereload.serve_events(self, _scheme(self))
-            return
-        super().do_HEAD()  # type: ignore[misc]
-
-    def send_head(self) -> BinaryIO | None:
-        """Send the head as the base class does, with the script in an HTML body."""
-        livereload = self.livereload
-        headers: Any = self.headers  # type: ignore[attr-defined]
-        if livereload is None or not _document_request(headers.get("Sec-Fetch-Dest")):
-            return super().send_head()  # type: ignore[misc,no-any-return]
-        self._forget_conditions()
-        head = self._held = _Head()
-        try:
-            f: BinaryIO | None = super().send_head()  # type: ignore[misc]
-        finally:
-            self._held = None
-        if not head.held:
-            return f
-        try:
-            body = f.read() if f is not None else b""
-        finally:
-            if f is not None:
-                f.close()
-        if not _wide_bom(body):
-            body = inject_script(body, livereload.script())
-        self._replay(head, _rewritten(head.fields, len(body)))
-        return io.BytesIO(body)
-
-    def _forget_conditions(self) -> None:
-        # A page must come whole and fresh: see Rule 2.
-        handler: Any = self
-        target = handler.translate_path(handler.path)
-        accept = handler.headers.get("Accept") or ""
-        page = os.path.isdir(target) or handler.guess_type(target) == "text/html"
-        if page or "text/html" in accept:
-            for name in _CONDITIONS:
-                del handler.headers[name]
-
-    def _replay(self, head: _Head, fields: list[tuple[str, str]]) -> None:
-        assert head.code is not None
-        sup: Any = super()
-        sup.send_response_only(head.code, head.message)
-        for name, value in fields:
-            sup.send_header(name, value)
-        sup.end_headers()
-
-    def send_response_only(self, code: int, message: str | None = None) -> None:
-        """Buffer the status line (held back while a page's head is being decided)."""
-        head = self._held
-        if head is None:
-            super().send_response_only(code, message)  # type: ignore[misc]
-            return
-        head.code, head.message, head.fields = code, message, []
-
-    def send_header(self, keyword: str, value: Any) -> None:
-        """Buffer a header field (held back while a page's head is being decided)."""
-        head = self._held
-        if head is None or head.code is None:
-            super().send_header(keyword, value)  # type: ignore[misc]
-            return
-        head.fields.append((keyword, str(value)))
-
-    def end_headers(self) -> None:
-        """End the head; one of an HTML page waits until the page has its script."""
-        head = self._held
-        if head is None or head.code is None:
-            super().end_headers()  # type: ignore[misc]
-            return
-        if head.code == 200 and _injectable(head.fields):
-            head.held = True
-            return
-        self._held = None  # not a page: it goes out as it is, and so does its body
-        self._replay(head, head.fields)
-
-
-class LiveReloadWSGIMixin:
-    """Mix-in for :class:`~devserve.WSGIHandler`: answer the event stream before the app.
-
-    Wrap the application in :class:`LiveReloadMiddleware` for its pages.
-
-    .. versionadded:: 0.1
-    """
-
-    #: The :class:`~devserve.dev.livereload.LiveReload` to use, or ``None`` for none.
-    livereload: LiveReload | None = None
-
-    def run_wsgi(self) -> None:
-        """Serve the event stream at its path; run the application for the rest."""
-        handler: Any = self
-        if self.livereload is not None and _is_endpoint(handler.path):
-            self.livereload.serve_events(self, _scheme(self))
-            return
-        super().run_wsgi()  # type: ignore[misc]
+    def transform(self, page: bytes) -> bytes:
+        """Return *page* with the script in it (a page in UTF-16 or UTF-32 is left alone)."""
+        return page if _wide_bom(page) else inject_script(page, self.livereload.script())
 
 
 _StartResponse = Callable[..., Callable[[bytes], Any]]

@@ -25,9 +25,13 @@ import select
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..net.streams import is_tls
 from .reloader import DEFAULT_EXCLUDE, watch
+
+if TYPE_CHECKING:
+    from ..handler.base import BaseHTTPRequestHandler
 
 __all__ = ["ENDPOINT", "LiveReload", "same_origin"]
 
@@ -105,8 +109,9 @@ class LiveReload:
     :meth:`start` watches *paths* (directories and files) for files matching
     *include* but no *exclude* pattern, as :func:`devserve.dev.reloader.watch` does;
     or call :meth:`notify` with changed paths yourself.  Changes arriving within
-    *delay* seconds of each other are sent as one event.  Handlers answer
-    :data:`ENDPOINT` with :meth:`serve_events`, and put :meth:`script` in pages.
+    *delay* seconds of each other are sent as one event.  It answers
+    :data:`ENDPOINT` as a handler's responder (:meth:`respond`); pages get
+    :meth:`script` through :class:`~devserve.dev.injection.PageScript`.
 
     .. versionadded:: 0.1
     """
@@ -220,7 +225,18 @@ class LiveReload:
         code = _CLIENT % {"boot": self.boot, "generation": self.generation, "endpoint": ENDPOINT}
         return b'<script data-devserve="livereload">' + code.encode("ascii") + b"</script>"
 
-    def serve_events(self, handler: Any, scheme: str = "http") -> None:
+    def respond(self, handler: BaseHTTPRequestHandler) -> bool:
+        """Answer a request for :data:`ENDPOINT` with the event stream; leave the rest.
+
+        A :class:`~devserve.handler.hooks.Responder`: set it in a handler's
+        ``responders``, and live reload works on any handler, whatever it serves.
+        """
+        if handler.path.partition("?")[0] != ENDPOINT:
+            return False
+        self.serve_events(handler, "https" if is_tls(handler.connection) else "http")
+        return True
+
+    def serve_events(self, handler: BaseHTTPRequestHandler, scheme: str = "http") -> None:
         """Answer the current request of *handler* with the event stream.
 
         It first checks ``Origin`` against ``Host`` (403 when they differ), then
@@ -259,7 +275,7 @@ class LiveReload:
             return _event("css", {"names": self._last_css_names}, self._last_css)
         return b""
 
-    def _stream(self, handler: Any, stream: _Stream, missed: bytes) -> None:
+    def _stream(self, handler: BaseHTTPRequestHandler, stream: _Stream, missed: bytes) -> None:
         # send_response_only: a files handler's send_response would add CORS headers.
         handler.log_request(200)
         handler.send_response_only(200)

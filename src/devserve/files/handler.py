@@ -18,8 +18,6 @@ and bodies sent with ``sendfile``; parsing of those headers lives in
 
 from __future__ import annotations
 
-import datetime
-import email.utils
 import html
 import io
 import mimetypes
@@ -37,7 +35,8 @@ from http import HTTPStatus
 from typing import Any, BinaryIO, ClassVar
 
 from ..handler.base import BaseHTTPRequestHandler
-from ..http11.conditional import make_etag, none_match, range_condition_holds
+from ..handler.hooks import PageTransform
+from ..http11.conditional import make_etag, modified_since, none_match, range_condition_holds
 from ..http11.fields import TOKEN_TEXT
 from ..http11.negotiation import choose_coding, prefers_json
 from ..http11.ranges import (
@@ -48,7 +47,7 @@ from ..http11.ranges import (
     multipart_layout,
     parse_range,
 )
-from ..net.streams import SocketWriter
+from ..http11.target import origin_form
 from .cache import CachedFile, FileCache
 from .listing import SORT_KEYS, render_html, render_json, scan_directory, sort_entries
 from .paths import contained, hidden_segment, request_segments, windows_trick
@@ -168,12 +167,35 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
     #: .. versionadded:: 0.1
     not_found_page: str | None = None
 
+    #: A hook that rewrites the HTML pages this handler serves (a whole ``200``
+    #: page or listing, to a request it :meth:`~devserve.handler.hooks.PageTransform.applies`
+    #: to), or ``None``.  Such a page is sent whole and fresh: no ``Range``, no
+    #: ``304``, no precompressed sibling, no validators, ``Cache-Control: no-store``.
+    #: Live reload uses it to add its script.
+    #:
+    #: .. versionadded:: 0.1
+    page_transform: ClassVar[PageTransform | None] = None
+
     #: A :class:`~devserve.files.cache.FileCache` keeping small unchanged files in
     #: memory (validated by ``stat`` on every request), or ``None`` to open and
     #: read each time as the stdlib does.  Off here; on in devserve's command line.
     #:
     #: .. versionadded:: 0.1
     file_cache: FileCache | None = None
+
+    #: The directory served when the constructor is given none, or ``None`` for the
+    #: current directory at the time of the request (devserve's command line sets it).
+    #:
+    #: .. versionadded:: 0.1
+    default_directory: ClassVar[str | None] = None
+
+    #: Headers added to every final response (the constructor's *response_headers*).
+    response_headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None
+    #: The URL prefix this handler is mounted under (``""``: the root); files are
+    #: found for the path below it, and redirects and links keep it.
+    #:
+    #: .. versionadded:: 0.1
+    mount_prefix = ""
 
     _plan: _BodyPlan | None = None
     _vary: tuple[str, ...] = ()
@@ -185,8 +207,9 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         response_headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
         **kwargs: Any,
     ) -> None:
-        #: The directory served, as a string; *directory*, or the current directory.
-        self.directory = os.fspath(directory or os.getcwd())
+        #: The directory served, as a string; *directory*, else :attr:`default_directory`,
+        #: else the current directory.
+        self.directory = os.fspath(directory or self.default_directory or os.getcwd())
         #: Headers added to every final response: a mapping, ``(name, value)``
         #: pairs, or ``None``.
         self.response_headers = response_headers
@@ -272,7 +295,8 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         """
         self._plan = None
         self._vary = ()
-        segments = request_segments(self.path)
+        url = self.served_path()
+        segments = request_segments(url)
         if self.strict_paths:
             reason = windows_trick(segments)
             if reason is not None:
@@ -281,7 +305,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         if not self.serve_dotfiles and hidden_segment(segments):
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
-        path = self.translate_path(self.path)
+        path = self.translate_path(url)
         info = _stat(path)
         if info is not None and stat.S_ISDIR(info.st_mode):
             if not self._inside_root(path):
@@ -319,13 +343,19 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             # A cached entry was inside the root when read, and is the same file still.
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
+        if cached is not None and cached.content_type is not None:
+            ctype = cached.content_type
+        else:
+            ctype = self.guess_type(path)
+        if self._transforms_page(ctype):
+            return self._send_page(path, ctype, cached)
         coding, served = self._choose_coding(path, info)
         if cache is not None and coding is None:
             if cached is None:
                 cached = cache.load(path, info)
             if cached is not None:
-                return self._send_cached_head(cached, path)
-        ctype = self.guess_type(path)
+                cached.content_type = ctype
+                return self._send_file_head(io.BytesIO(cached.data), ctype, None, cached)
         try:
             f = open(served, "rb")  # noqa: SIM115 -- the caller closes it
         except OSError:
@@ -337,10 +367,49 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             f.close()
             raise
 
-    def _send_cached_head(self, cached: CachedFile, path: str) -> BinaryIO | None:
-        if cached.content_type is None:
-            cached.content_type = self.guess_type(path)
-        return self._send_file_head(io.BytesIO(cached.data), cached.content_type, None, cached)
+    def served_path(self) -> str:
+        """Return the path (and query) of the request that maps to a file.
+
+        It is :attr:`path` in origin form (RFC 9112 §3.2.2: the absolute form's
+        path is served), below :attr:`mount_prefix`.
+
+        .. versionadded:: 0.1
+        """
+        url = origin_form(self.path)
+        prefix = self.mount_prefix
+        if prefix and url.startswith(prefix):
+            url = url[len(prefix) :]
+            if not url.startswith("/"):
+                url = "/" + url
+        return url
+
+    def _transforms_page(self, ctype: str) -> bool:
+        transform = self.page_transform
+        return transform is not None and transform.applies(self.headers, ctype)
+
+    def _send_page(self, path: str, ctype: str, cached: CachedFile | None) -> BinaryIO | None:
+        """Send a page through :attr:`page_transform`: whole, fresh, without validators."""
+        if cached is not None:
+            body = cached.data
+        else:
+            try:
+                with open(path, "rb") as f:
+                    body = f.read()
+            except OSError:
+                self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+                return None
+        return self._send_transformed(body, ctype)
+
+    def _send_transformed(self, body: bytes, ctype: str) -> BinaryIO:
+        assert self.page_transform is not None
+        body = self.page_transform.transform(body)
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        # A cached copy would hold a script for a server that has gone.
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        return io.BytesIO(body)
 
     def _send_file_head(
         self, f: BinaryIO, ctype: str, coding: str | None, cached: CachedFile | None = None
@@ -414,19 +483,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             # RFC 9110 §13.2.2: If-None-Match, when present, decides alone.
             return etag is not None and none_match(if_none_match, etag)
         if_modified_since = headers.get("If-Modified-Since")
-        if if_modified_since is None:
-            return False
-        try:
-            since = email.utils.parsedate_to_datetime(if_modified_since)
-        except (TypeError, IndexError, OverflowError, ValueError):
-            return False
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=datetime.timezone.utc)
-        if since.tzinfo is not datetime.timezone.utc:
-            # As in http.server: only a date given in GMT is compared.
-            return False
-        modified = datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc)
-        return modified.replace(microsecond=0) <= since
+        return if_modified_since is not None and not modified_since(if_modified_since, mtime)
 
     def _requested_ranges(
         self, size: int, last_modified: int, etag: str | None
@@ -497,8 +554,9 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
     def _copy_range(self, f: BinaryIO, offset: int, count: int) -> None:
         """Send *count* bytes of *f* from *offset*; close the connection if the file shrank."""
         wfile = self.wfile
-        if count > _SMALL_BODY and type(wfile) is SocketWriter:
-            if wfile.sendfile(f, offset, count) < count:
+        writer = self.socket_writer()
+        if count > _SMALL_BODY and writer is not None:
+            if writer.sendfile(f, offset, count) < count:
                 self.close_connection = True
             return
         f.seek(offset)
@@ -518,8 +576,13 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         Unlike :mod:`http.server`, a regular file going to a socket is sent with
         :meth:`socket.socket.sendfile` (zero-copy).
         """
-        if type(outputfile) is SocketWriter and isinstance(source, (io.BufferedReader, io.FileIO)):
-            outputfile.sendfile(source, source.tell())
+        writer = self.socket_writer()
+        if (
+            writer is not None
+            and outputfile is writer
+            and isinstance(source, (io.BufferedReader, io.FileIO))
+        ):
+            writer.sendfile(source, source.tell())
             return
         while True:
             chunk = source.read(_COPY_CHUNK)
@@ -549,7 +612,8 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         except OSError:
             self.send_error(HTTPStatus.NOT_FOUND, "No permission to list directory")
             return None
-        target = urllib.parse.urlsplit(self.path)
+        url = origin_form(self.path)
+        target = urllib.parse.urlsplit(url)
         query = urllib.parse.parse_qs(target.query)
         sort = query.get("sort", ["name"])[-1]
         if sort not in SORT_KEYS:
@@ -565,9 +629,9 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             ctype = "application/json"
         else:
             try:
-                displaypath = urllib.parse.unquote(self.path, errors="surrogatepass")
+                displaypath = urllib.parse.unquote(url, errors="surrogatepass")
             except UnicodeDecodeError:
-                displaypath = urllib.parse.unquote(self.path)
+                displaypath = urllib.parse.unquote(url)
             encoding = sys.getfilesystemencoding()
             body = render_html(
                 entries,
@@ -578,6 +642,8 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
                 parent=target.path not in ("", "/"),
             )
             ctype = "text/html; charset=%s" % encoding
+            if self._transforms_page(ctype):
+                return self._send_transformed(body, ctype)
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-type", ctype)
         self.send_header("Content-Length", str(len(body)))

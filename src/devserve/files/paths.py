@@ -5,7 +5,9 @@ answers anything itself; :class:`~devserve.files.handler.SimpleHTTPRequestHandle
 what status to send.
 Rule 2: the Windows-only tricks are refused on every platform, so a tree served from
 Linux behaves the same when it is later served from Windows, and so a test on Linux
-proves the Windows behaviour.
+proves the Windows behaviour; except a colon, which POSIX file names may hold
+(``2024-01-01T10:00.log``) and which means something (a drive, a stream) only where
+``os.path`` is Windows', looked up at call time as :mod:`http.server` does.
 Rule 3: containment is checked on real paths (symlinks resolved), because a path that
 looks inside the root is not inside it when one of its components is a symlink.
 """
@@ -57,8 +59,9 @@ def windows_trick(segments: list[str]) -> str | None:
     """Return why *segments* would be unsafe on Windows, or ``None`` if they are not.
 
     Refused: ``..`` (even where it would normalise away), a backslash, a colon
-    (drive letters, NTFS alternate data streams such as ``file::$DATA``), a
-    trailing dot or space (Windows drops them, so ``..%20`` is ``..``: gh-157504),
+    where ``os.path`` is Windows' (drive letters, NTFS alternate data streams such
+    as ``file::$DATA``; on POSIX a colon is an ordinary character), a trailing dot
+    or space (Windows drops them, so ``..%20`` is ``..``: gh-157504),
     device names (``CON``, ``NUL.txt``), 8.3 short names and control characters.
     """
     for segment in segments:
@@ -68,7 +71,7 @@ def windows_trick(segments: list[str]) -> str | None:
             return "parent directory segment"
         if "\\" in segment:
             return "backslash"
-        if ":" in segment:
+        if ":" in segment and os.path.sep == "\\":
             return "colon"
         if segment.endswith((".", " ")):
             return "trailing dot or space"

@@ -2,29 +2,33 @@
 
 Rule 1: the handler adapts, it does not parse.  :meth:`parse_request` keeps the stdlib
 contract (returns a bool, sets ``requestline``, ``command``, ``path``,
-``request_version``, ``headers`` and ``close_connection``) and turns one
-:class:`~devserve.http11.errors.ProtocolError` from :mod:`devserve.http11` into one
-:meth:`send_error`.
+``request_version``, ``headers`` and ``close_connection``), calls the core's one request
+parser (:func:`~devserve.http11.head.parse_request`) and turns one
+:class:`~devserve.http11.errors.ProtocolError` into one :meth:`send_error`.  Framing
+(:meth:`end_headers`, :meth:`start_body`) is the core's decision too.
 Rule 2: what differs from documented :mod:`http.server` behaviour is one class
 attribute each, off here and on in what devserve's own entry points serve
-(:attr:`strict_parsing`, :attr:`idle_timeout`, :attr:`head_timeout`).
+(:attr:`strict_parsing`, :attr:`idle_timeout`, :attr:`head_timeout`, ...).
 Rule 3: a connection is never reused with an unread body in front of the next request:
-the body is drained or the connection closed.
+the body (a :class:`~devserve.handler.body.RequestBody`) is drained or the connection
+closed.
+Rule 4: opt-in features reach a request through named hooks
+(:mod:`devserve.handler.hooks`), and the server through the parking contract
+(:mod:`devserve.net.contract`); nothing here knows which features exist.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.message
-import html
 import http.client
 import io
 import re
 import socket
-import socketserver
 import sys
 import time
 from http import HTTPStatus
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..http11 import (
     DEFAULT_LIMITS,
@@ -33,19 +37,30 @@ from ..http11 import (
     Limits,
     ProtocolError,
     RequestHead,
-    body_allowed,
+    RequestLine,
+    URITooLong,
     field_line,
     http_date,
     keep_alive,
-    line_content,
-    parse_head,
-    parse_request_line,
-    read_field_lines,
     status_line,
 )
-from ..net.streams import SocketReader, SocketWriter, tune_connection
-from .bodies import RequestBodyMixin
-from .deadlines import DeadlineMixin
+from ..http11.head import parse_request, read_request_line
+from ..http11.response import Framing, can_chunk, choose_framing, connection_field
+from ..net.streams import Waited, reset_connection
+from .body import RequestBody
+from .connection import ConnectionHandler
+from .hooks import RequestCheck, Responder, ResponseLog, ResponseRecord
+from .messages import (
+    DEFAULT_ERROR_CONTENT_TYPE,
+    DEFAULT_ERROR_MESSAGE,
+    LOG_ESCAPES,
+    error_page,
+    log_timestamp,
+)
+from .response_body import ResponseBody
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "DEFAULT_ERROR_CONTENT_TYPE",
@@ -53,38 +68,13 @@ __all__ = [
     "BaseHTTPRequestHandler",
 ]
 
-DEFAULT_ERROR_MESSAGE = """\
-<!DOCTYPE HTML>
-<html lang="en">
-    <head>
-        <meta charset="utf-8">
-        <style type="text/css">
-            :root {
-                color-scheme: light dark;
-            }
-        </style>
-        <title>Error response</title>
-    </head>
-    <body>
-        <h1>Error response</h1>
-        <p>Error code: %(code)d</p>
-        <p>Message: %(message)s.</p>
-        <p>Error code explanation: %(code)s - %(explain)s.</p>
-    </body>
-</html>
-"""
-
-DEFAULT_ERROR_CONTENT_TYPE = "text/html;charset=utf-8"
-
-# gh-100001: a request must not write terminal escapes into the log; '\' is escaped
-# too, so an escaped byte and a literal backslash sequence stay distinguishable.
-_LOG_ESCAPES = {c: "\\x%02x" % c for c in (*range(0x20), *range(0x7F, 0xA0))}
-_LOG_ESCAPES[ord("\\")] = "\\\\"
 _UNSAFE_REASON = re.compile(r"[\x00-\x1f\x7f]")
 _DISCONNECTS = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_NO_BODY = LengthReader(io.BytesIO(), 0)
+_ERROR_LOG = "code %d, message %s"
 
 
-class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.StreamRequestHandler):
+class BaseHTTPRequestHandler(ConnectionHandler):
     """Handle HTTP requests that arrive at the server; dispatch them to ``do_*`` methods.
 
     This is :class:`http.server.BaseHTTPRequestHandler` with its documented
@@ -138,17 +128,6 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
     #:
     #: .. versionadded:: 0.1
     limits: ClassVar[Limits] = DEFAULT_LIMITS
-    #: Seconds a persistent connection may sit idle between requests before it is
-    #: closed, or ``None`` to wait forever (the stdlib's behaviour).
-    #:
-    #: .. versionadded:: 0.1
-    idle_timeout: float | None = None
-    #: Seconds a client has to send a whole request head once it has started,
-    #: or ``None``; past it the answer is 408 and the connection closes.  A
-    #: client trickling one byte a second cannot hold a thread past it.
-    #:
-    #: .. versionadded:: 0.1
-    head_timeout: float | None = None
     #: Send ``Connection: close`` on a response after which the connection closes,
     #: when the handler did not send a ``Connection`` header itself (RFC 9112 §9.6
     #: says a server SHOULD; clients then do not try to reuse the connection).  Off
@@ -175,99 +154,36 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
     headers: Any = None
     #: The parsed head of the current request, or ``None`` before one is read.
     request_head: RequestHead | None = None
-    _socket_reader: SocketReader | None = None
+
+    #: Checks every parsed request must pass (:class:`~devserve.handler.hooks.RequestCheck`).
+    #:
+    #: .. versionadded:: 0.1
+    request_checks: ClassVar[tuple[RequestCheck, ...]] = ()
+    #: Objects that may answer a request before its ``do_*`` method
+    #: (:class:`~devserve.handler.hooks.Responder`).
+    #:
+    #: .. versionadded:: 0.1
+    responders: ClassVar[tuple[Responder, ...]] = ()
+    #: Where complete responses are reported instead of the stdlib's log lines
+    #: (:class:`~devserve.handler.hooks.ResponseLog`), or ``None``.
+    #:
+    #: .. versionadded:: 0.1
+    response_log: ClassVar[ResponseLog | None] = None
+    #: Header fields added to every final response, after the handler's own
+    #: (the command line's ``-H``).
+    #:
+    #: .. versionadded:: 0.1
+    extra_fields: ClassVar[tuple[tuple[str, str], ...]] = ()
+
     _headers_buffer: list[bytes]
     _status_code: int | None = None
     _response_framed = False
     _connection_sent = False
-    _body: LengthReader | ChunkedReader | None = None
-    _body_start = 0
+    _body: RequestBody | None = None
+    _record: ResponseRecord | None = None
     _sent_before = 0
-    _parkable = False
-    _parked = False
 
-    # -- connection -----------------------------------------------------------
-
-    def setup(self) -> None:
-        """Make :attr:`rfile` and :attr:`wfile` for the connection."""
-        sock = self.request
-        if not isinstance(sock, socket.socket):
-            # Tests build handlers around stand-in sockets, as the stdlib allows.
-            super().setup()
-            return
-        self.connection = sock
-        if self.timeout is not None:
-            sock.settimeout(self.timeout)
-        tune_connection(sock)
-        reader = SocketReader(sock)
-        self._socket_reader = reader
-        server = self.server
-        early_input = getattr(server, "early_input", None)
-        if early_input is not None:
-            reader.feed(*early_input(self))
-        self._parkable = (
-            getattr(server, "parks_connections", False)
-            and self.wbufsize == 0
-            and type(self).handle is BaseHTTPRequestHandler.handle
-            and type(self).finish is BaseHTTPRequestHandler.finish
-        )
-        if self.rbufsize == 0:
-            # Unbuffered, as the stdlib's rbufsize = 0 asks: nothing is read ahead
-            # that a child process given the socket would then miss.
-            self.rfile = reader
-        else:
-            size = io.DEFAULT_BUFFER_SIZE if self.rbufsize < 0 else self.rbufsize
-            self.rfile = io.BufferedReader(reader, size)
-        if self.wbufsize == 0:
-            self.wfile = SocketWriter(sock)
-        else:
-            # A buffered wfile, as the stdlib makes one: the caller chose to flush.
-            self.wfile = cast(io.BufferedIOBase, sock.makefile("wb", self.wbufsize))
-
-    def handle(self) -> None:
-        """Handle requests on the connection until it is to be closed.
-
-        On a server that parks idle connections (:class:`~devserve.net.bounded.BoundedHTTPServer`),
-        it returns as soon as no further request has arrived, leaving the connection
-        open; the server resumes it when the next request comes.
-        """
-        self.close_connection = True
-        try:
-            self.handle_one_request()
-            while not self.close_connection:
-                if self._parkable and not self._input_pending():
-                    self._parked = True
-                    return
-                self.handle_one_request()
-        except _DISCONNECTS:
-            # The client went away; that is not the server's error to report.
-            self.close_connection = True
-
-    def finish(self) -> None:
-        """Flush and close :attr:`wfile` and :attr:`rfile` (not while the connection is parked)."""
-        if not self._parked:
-            super().finish()
-
-    def _resume(self) -> None:
-        # The server's side of parking: serve the request that has now arrived.
-        self._parked = False
-        try:
-            self.handle()
-        finally:
-            self.finish()
-
-    def _input_pending(self) -> bool:
-        """Whether bytes of a next request already wait above the socket."""
-        reader = self._socket_reader
-        if reader is None:
-            return True
-        if reader.pending():
-            return True
-        rfile: Any = self.rfile
-        if rfile is not reader and reader.tell() != rfile.tell():
-            return True  # pipelined: in the buffered reader already
-        pending = getattr(self.connection, "pending", None)  # TLS: decrypted, unread
-        return pending is not None and pending() > 0
+    # -- one request ----------------------------------------------------------
 
     def handle_one_request(self) -> None:
         """Read one request, dispatch it to its ``do_*`` method, and finish it."""
@@ -275,12 +191,11 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
         try:
             if not self._wait_for_request():
                 return
-            limit = self.limits.max_request_line
-            self.raw_requestline = self.rfile.readline(limit + 1)
-            if self.strict_parsing and self.raw_requestline == b"\r\n":
-                # RFC 9112 §2.2: ignore one empty line before a request line.
-                self.raw_requestline = self.rfile.readline(limit + 1)
-            if len(self.raw_requestline) > limit:
+            try:
+                self.raw_requestline = read_request_line(
+                    self.rfile, strict=self.strict_parsing, limits=self.limits
+                )
+            except URITooLong:
                 self.requestline = ""
                 self.request_version = ""
                 self.command = ""
@@ -293,18 +208,21 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
             self._end_head_deadline()
             if not parsed:
                 return
-            method_name = "do_" + self.command  # type: ignore[operator]
-            if not hasattr(self, method_name):
-                self.send_error(
-                    HTTPStatus.NOT_IMPLEMENTED, "Unsupported method (%r)" % self.command
-                )
+            if self.responders:
+                self._dispatch(self._respond)
+            elif hasattr(self, "do_" + self.command):  # type: ignore[operator]
+                self._dispatch(getattr(self, "do_" + self.command))  # type: ignore[operator]
+            else:
+                self._unsupported_method()
                 return
-            self._dispatch(getattr(self, method_name))
             self.wfile.flush()
             if not self.close_connection:
                 self._discard_unread_body()
         except TimeoutError as error:
             self._answer_timeout(error)
+        finally:
+            if self._record is not None:
+                self._report_response()
 
     def _start_request(self) -> None:
         self._status_code = None
@@ -312,8 +230,65 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
         self._connection_sent = False
         self._body = None
         self.request_head = None
-        wfile = self.wfile
-        self._sent_before = wfile.bytes_sent if type(wfile) is SocketWriter else -1
+        writer = self.socket_writer()
+        self._sent_before = writer.bytes_sent if writer is not None else -1
+        if self.response_log is not None:
+            self._record = ResponseRecord(self.address_string(), "")
+
+    @classmethod
+    def for_request_of(cls, handler: BaseHTTPRequestHandler) -> Self:
+        """Return a handler of this class that serves *handler*'s current request.
+
+        The request is already parsed; the new handler shares its connection, its
+        streams, its body, its record and the HTTP version it answers with, and is
+        not set up or run: call its ``do_*`` method, then :meth:`hand_back` to
+        *handler*.  A table of mounts
+        serves a path prefix with another handler class this way, on the same
+        connection and keep-alive loop.
+
+        .. versionadded:: 0.1
+        """
+        new = cls.__new__(cls)
+        new.request, new.client_address, new.server = (
+            handler.request, handler.client_address, handler.server
+        )  # fmt: skip
+        new.connection, new.rfile, new.wfile = handler.connection, handler.rfile, handler.wfile
+        new._reader, new._writer = handler._reader, handler._writer
+        new.raw_requestline, new.requestline = handler.raw_requestline, handler.requestline
+        new.command, new.path, new.request_version = (
+            handler.command, handler.path, handler.request_version
+        )  # fmt: skip
+        new.headers, new.request_head = handler.headers, handler.request_head
+        new.close_connection = handler.close_connection
+        new.protocol_version = handler.protocol_version
+        new._body, new._record, new._sent_before = (
+            handler._body,
+            handler._record,
+            handler._sent_before,
+        )
+        return new
+
+    def hand_back(self, handler: BaseHTTPRequestHandler) -> None:
+        """Give *handler* back its request, served by this one (see :meth:`for_request_of`).
+
+        .. versionadded:: 0.1
+        """
+        handler.close_connection = self.close_connection
+        handler._status_code = self._status_code
+
+    def _respond(self) -> None:
+        # The responders first, in order; then the do_* method, as without them.
+        for responder in self.responders:
+            if responder.respond(self):
+                return
+        method = getattr(self, "do_" + str(self.command), None)
+        if method is None:
+            self._unsupported_method()
+        else:
+            method()
+
+    def _unsupported_method(self) -> None:
+        self.send_error(HTTPStatus.NOT_IMPLEMENTED, "Unsupported method (%r)" % self.command)
 
     def _dispatch(self, method: Any) -> None:
         try:
@@ -335,10 +310,42 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
 
     def _response_started(self) -> bool:
         """Whether any of the response reached the wire (or waits in the writer)."""
-        wfile = self.wfile
-        if type(wfile) is SocketWriter:
-            return wfile.bytes_sent != self._sent_before or wfile.holding
+        writer = self.socket_writer()
+        if writer is not None:
+            return writer.bytes_sent != self._sent_before or writer.holding
         return self._status_code is not None
+
+    # -- deadlines ------------------------------------------------------------
+
+    def _wait_for_request(self) -> bool:
+        """Wait for the next request's first byte (idle timeout), then arm the head deadline."""
+        waited = self._wait_for_input()
+        if waited is Waited.IDLE:
+            # An idle persistent connection: closing it is routine, not an error.
+            self.close_connection = True
+            return False
+        if waited is Waited.TLS:
+            # A browser sent to https:// on a plain port: its ClientHello has no line
+            # feed, so reading a request line would wait out the head deadline.
+            self.close_connection = True
+            self.request_version = "HTTP/1.0"
+            self.requestline = ""
+            self.send_error(
+                HTTPStatus.BAD_REQUEST,
+                "Bad Request: TLS handshake on a plain HTTP port",
+                "This server speaks plain HTTP: use an http:// URL, not https://.",
+            )
+            return False
+        return True
+
+    def _answer_timeout(self, error: TimeoutError) -> None:
+        in_head = self._in_head()
+        self.log_error("Request timed out: %r", error)
+        self.close_connection = True
+        if in_head and self._status_code is None:
+            self._end_head_deadline()
+            with contextlib.suppress(OSError):
+                self.send_error(HTTPStatus.REQUEST_TIMEOUT)
 
     # -- request --------------------------------------------------------------
 
@@ -355,34 +362,14 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
         self.close_connection = True
         raw = self.raw_requestline
         self.requestline = str(raw, "iso-8859-1").rstrip("\r\n")
+        if self._record is not None:
+            self._record.requestline = self.requestline
+            self._record.seconds = time.perf_counter()
         strict = self.strict_parsing
         try:
-            content = line_content(raw, strict=strict)
-            if content is None:
-                # The stdlib serves a request line that ends at the end of input.
-                if strict:
-                    return False
-                content = raw
-            if not strict and not content.split():
-                return False
-            line = parse_request_line(content, strict=strict)
-            self.command = line.method
-            if line.version_info >= (1, 0) or len(content.split()) == 3:
-                # A two-word (HTTP/0.9) line keeps default_request_version, as in the stdlib.
-                self.request_version = line.version
-            path = line.target
-            if path.startswith("//"):
-                # gh-87389 (CVE-2021-28861): '//host' would be an open redirect.
-                path = "/" + path.lstrip("/")
-            self.path = path
-            if line.version_info < (1, 0):
-                # gh-70765: HTTP/0.9 has no header section to wait for.
-                self.headers = self.MessageClass()
-                return True
-            lines = read_field_lines(
-                self.rfile, limits=self.limits, head_size=len(raw), strict=strict
+            head = parse_request(
+                raw, self.rfile, strict=strict, limits=self.limits, on_line=self._take_request_line
             )
-            head = parse_head(line, lines, strict=strict, limits=self.limits)
         except ProtocolError as error:
             if error.version is not None:
                 self.request_version = error.version
@@ -390,14 +377,26 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
                 self.request_version = "HTTP/1.1"
             self._send_protocol_error(error)
             return False
+        if head is None:
+            return False
+        line = head.line
+        if line.version_info < (1, 0):
+            # gh-70765: HTTP/0.9 has no header section to wait for.
+            self.headers = self.MessageClass()
+            return True
         self.request_head = head
         self.headers = self._make_message(head.fields)
+        for check in self.request_checks:
+            refusal = check(head)
+            if refusal is not None:
+                self.send_error(refusal.status, refusal.message, refusal.explain)
+                return False
         http11 = self.protocol_version >= "HTTP/1.1"
         self.close_connection = not keep_alive(
             line.version_info, head.connection, server_http11=http11
         )
         if head.content_length or head.chunked:
-            self._body_start = self._rfile_position()
+            self._body = RequestBody(head, self.rfile, self.limits, self._rfile_position())
         if (
             head.expect is not None
             and head.expect.lower() == "100-continue"
@@ -406,6 +405,23 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
         ):
             return self.handle_expect_100()
         return True
+
+    def _take_request_line(self, line: RequestLine) -> None:
+        self.command = line.method
+        if line.version_info >= (1, 0) or len(self.raw_requestline.split()) == 3:
+            # A two-word (HTTP/0.9) line keeps default_request_version, as in the stdlib.
+            self.request_version = line.version
+        target = line.target
+        if target.startswith("//"):
+            # gh-87389 (CVE-2021-28861): '//host' would be an open redirect.
+            target = "/" + target.lstrip("/")
+        self.path = target
+
+    def _rfile_position(self) -> int:
+        try:
+            return int(self.rfile.tell())
+        except (OSError, AttributeError, ValueError):
+            return -1
 
     def _make_message(self, fields: list[tuple[str, str]]) -> Any:
         message = self.MessageClass()
@@ -427,9 +443,45 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
 
         Override it to refuse the body: send an error and return ``False``.
         """
+        self.send_continue()
+        return True
+
+    def send_continue(self) -> None:
+        """Send the interim ``100 Continue`` response at once.
+
+        .. versionadded:: 0.1
+        """
         self.send_response_only(HTTPStatus.CONTINUE)
         self.end_headers()
-        return True
+
+    # -- request bodies ---------------------------------------------------------
+
+    def body_reader(self) -> LengthReader | ChunkedReader:
+        """Return a reader for the current request's body.
+
+        The same reader whether the body is framed by ``Content-Length`` or is
+        chunked: ``read(n)``, ``readline(n)`` and iteration return decoded bytes
+        and stop at the end of the body, never in the next request.  Malformed or
+        oversized bodies raise :class:`~devserve.http11.errors.ProtocolError`,
+        which the handler answers with 400 or 413 if nothing was sent yet.
+
+        .. versionadded:: 0.1
+        """
+        body = self._body
+        return _NO_BODY if body is None else body.reader()
+
+    def read_body(self, size: int = -1) -> bytes:
+        """Read and return up to *size* bytes of the request body (all of it by default).
+
+        .. versionadded:: 0.1
+        """
+        return self.body_reader().read(size)
+
+    def _discard_unread_body(self) -> None:
+        """Drain what the handler left of the body, or close the connection."""
+        body = self._body
+        if body is not None and not body.discard():
+            self.close_connection = True
 
     # -- response -------------------------------------------------------------
 
@@ -449,7 +501,10 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
             message = short
         if explain is None:
             explain = long
-        self.log_error("code %d, message %s", code, message)
+        if self._record is not None:
+            self._record.note = message
+        else:
+            self.log_error(_ERROR_LOG, code, message)
         self.send_response(code, _UNSAFE_REASON.sub(" ", message))
         self.send_header("Connection", "close")
         body = None
@@ -458,13 +513,7 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
             HTTPStatus.RESET_CONTENT,
             HTTPStatus.NOT_MODIFIED,
         ):
-            # bpo-1100201: message and explain may echo the request; escape both.
-            content = self.error_message_format % {
-                "code": code,
-                "message": html.escape(message, quote=False),
-                "explain": html.escape(explain, quote=False),
-            }
-            body = content.encode("UTF-8", "replace")
+            body = error_page(self.error_message_format, code, message, explain)
             self.send_header("Content-Type", self.error_content_type)
             self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -519,41 +568,122 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
             self._response_framed = True
 
     def end_headers(self) -> None:
-        """End the header section and write the buffered head (:meth:`flush_headers`)."""
+        """End the header section and write the buffered head (:meth:`flush_headers`).
+
+        A final response whose body only the end of the connection can delimit
+        (no ``Content-Length``, no ``Transfer-Encoding``) says ``Connection:
+        close``; see :func:`~devserve.http11.response.connection_field`.
+        """
         if self.request_version != "HTTP/0.9":
             code = self._status_code
+            if code is not None and code >= 200:
+                for name, extra in self.extra_fields:
+                    self.send_header(name, extra)
             if code is not None and code >= 200 and not self._connection_sent:
-                if self.close_connection:
-                    if self.announce_close:
-                        self.send_header("Connection", "close")
-                elif not self._response_framed and body_allowed(code, self.command):
-                    # No length and no chunking: only closing can end this body.
-                    self.send_header("Connection", "close")
+                framing = (
+                    Framing.LENGTH
+                    if self._response_framed
+                    else choose_framing(code, self.command, length=None, chunked=False)
+                )
+                if framing is Framing.CLOSE:
+                    self.close_connection = True
+                value = connection_field(
+                    close=self.close_connection,
+                    framing=framing,
+                    announce=self.announce_close,
+                    request_version=self.request_version,
+                )
+                if value is not None:
+                    self.send_header("Connection", value)
             if not hasattr(self, "_headers_buffer"):
                 self._headers_buffer = []
             self._headers_buffer.append(b"\r\n")
             self.flush_headers()
+
+    def start_body(self, length: int | None, *, declared: bool = True) -> ResponseBody:
+        """End the head of the response being sent, framed for a body of *length* bytes.
+
+        Call it after :meth:`send_response` (or :meth:`send_response_only`) and the
+        fields, instead of :meth:`end_headers`, when this handler frames the body
+        (as the WSGI and CGI bridges do).  *length* is ``None`` when unknown: the
+        body is then chunked to an HTTP/1.1 client and delimited by closing
+        otherwise.  A reply with no body (to ``HEAD``, or 304) still carries a
+        *declared* length, as a ``GET`` would have; a length computed from a body
+        that was never going to be sent is not declared.  Returns the
+        :class:`~devserve.handler.response_body.ResponseBody` to write through.
+
+        .. versionadded:: 0.1
+        """
+        code = self._status_code or HTTPStatus.OK
+        chunked = can_chunk(self.request_version, self.protocol_version)
+        framing = choose_framing(code, self.command, length=length, chunked=chunked)
+        if framing is Framing.LENGTH or (
+            framing is Framing.NONE and declared and length is not None and code >= 200
+            and code != HTTPStatus.NO_CONTENT
+        ):  # fmt: skip
+            self.send_header("Content-Length", str(length))
+        elif framing is Framing.CHUNKED:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif framing is Framing.CLOSE:
+            self.close_connection = True
+        self.end_headers()
+        return ResponseBody(
+            self.wfile, framing, length, writer=self.socket_writer(), log_error=self.log_error
+        )
+
+    def abandon_response(self) -> None:
+        """Give up a response whose head is sent but whose body cannot be finished.
+
+        The connection is reset rather than closed, so a client reading a chunked
+        or close-delimited body sees an error, never a clean but short end.
+
+        .. versionadded:: 0.1
+        """
+        self.close_connection = True
+        if isinstance(self.connection, socket.socket):
+            reset_connection(self.connection)
 
     def flush_headers(self) -> None:
         """Write the buffered head in one write and empty the buffer."""
         if hasattr(self, "_headers_buffer"):
             data = b"".join(self._headers_buffer)
             self._headers_buffer = []
-            wfile = self.wfile
-            if type(wfile) is SocketWriter:
-                wfile.hold(data)
+            writer = self.socket_writer()
+            if writer is not None:
+                writer.hold(data)
                 if self._status_code is not None and self._status_code < 200:
-                    wfile.flush()  # an interim reply must not wait for the final one
+                    writer.flush()  # an interim reply must not wait for the final one
             else:
-                wfile.write(data)
+                self.wfile.write(data)
 
     # -- logging --------------------------------------------------------------
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Log an accepted request: the request line, the status and the size."""
+        """Log an accepted request: the request line, the status and the size.
+
+        With a :attr:`response_log`, the status is recorded for it instead, and
+        the line is written once the response is complete.
+        """
         if isinstance(code, HTTPStatus):
             code = code.value
+        record = self._record
+        if record is not None:
+            if record.status is None:
+                record.status = code if isinstance(code, int) else 0
+            return
         self.log_message('"%s" %s %s', self.requestline, str(code), str(size))
+
+    def _report_response(self) -> None:
+        record, self._record = self._record, None
+        log = self.response_log
+        if record is None or record.status is None or log is None:
+            return
+        writer = self.socket_writer()
+        if writer is not None and self._sent_before >= 0:
+            record.sent = writer.bytes_sent - self._sent_before
+        if record.seconds is not None:
+            record.seconds = time.perf_counter() - record.seconds
+        log.write(record)
 
     def log_error(self, format: str, *args: Any) -> None:
         """Log an error; by default the same as :meth:`log_message`."""
@@ -564,7 +694,7 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
 
         Control characters in the message are written as ``\\xNN`` escapes.
         """
-        message = (format % args).translate(_LOG_ESCAPES)
+        message = (format % args).translate(LOG_ESCAPES)
         sys.stderr.write(
             "%s - - [%s] %s\n" % (self.address_string(), self.log_date_time_string(), message)
         )
@@ -579,15 +709,7 @@ class BaseHTTPRequestHandler(RequestBodyMixin, DeadlineMixin, socketserver.Strea
 
     def log_date_time_string(self) -> str:
         """Return the current local time formatted for logging."""
-        year, month, day, hour, minute, second, *_ = time.localtime(time.time())
-        return "%02d/%3s/%04d %02d:%02d:%02d" % (
-            day,
-            self.monthname[month],
-            year,
-            hour,
-            minute,
-            second,
-        )
+        return log_timestamp(None, self.monthname)
 
     def address_string(self) -> str:
         """Return the client's address as logged (no DNS lookup)."""

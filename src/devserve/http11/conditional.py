@@ -11,11 +11,13 @@ Rule 3: no file system or clock here; sizes, times and header values in, boolean
 
 from __future__ import annotations
 
+import datetime
 import re
 from email.utils import parsedate_to_datetime
 
 __all__ = [
     "make_etag",
+    "modified_since",
     "none_match",
     "parse_entity_tags",
     "range_condition_holds",
@@ -98,3 +100,22 @@ def range_condition_holds(value: str, etag: str | None, last_modified: int, now:
         return False
     seconds = date.timestamp()
     return seconds == last_modified and last_modified <= now - 1
+
+
+def modified_since(value: str, mtime: float) -> bool:
+    """Whether a resource modified at *mtime* is newer than ``If-Modified-Since: value``.
+
+    As in :mod:`http.server`: whole seconds are compared, a date without a zone
+    counts as GMT, a date in another zone or one that does not parse counts as
+    modified (so the whole resource is sent, which is always correct).
+    """
+    try:
+        since = parsedate_to_datetime(value)
+    except (TypeError, IndexError, OverflowError, ValueError):
+        return True
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=datetime.timezone.utc)
+    if since.tzinfo is not datetime.timezone.utc:
+        return True
+    modified = datetime.datetime.fromtimestamp(mtime, datetime.timezone.utc)
+    return modified.replace(microsecond=0) > since

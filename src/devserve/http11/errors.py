@@ -8,11 +8,6 @@ further on the connection can be trusted (RFC 9112 §6.3, §9.6).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .head import RequestLine
-
 __all__ = [
     "BadFraming",
     "BadHeader",
@@ -57,8 +52,6 @@ class ProtocolError(Exception):
         #: The request's HTTP version if it was read and accepted before the fault
         #: was found, else ``None``.
         self.version = version
-        #: The parsed request line, when the fault was found after it.
-        self.line: RequestLine | None = None
 
 
 class BadRequestLine(ProtocolError):

@@ -86,15 +86,18 @@ class BodySource(Protocol):
     def readline(self, size: int = -1, /) -> bytes: ...
 
 
-def content_length_value(value: bytes, limits: Limits = DEFAULT_LIMITS) -> int:
+def content_length_value(value: bytes | str, limits: Limits = DEFAULT_LIMITS) -> int:
     """Return the length a ``Content-Length`` field value declares.
 
     The value must be ``1*DIGIT`` (RFC 9110 §8.6): signs, ``_``, hex prefixes,
     blanks inside, lists and non-ASCII digits are all a 400, because ``int()``
     accepting them is how CVE-2022-24761 smuggled requests.  Leading zeros are
     decimal.  A length with more significant digits than the limit is a 413,
-    decided before any number is built.
+    decided before any number is built.  A response's length (from a WSGI
+    application or a CGI script) is checked by the same rule, given as text.
     """
+    if isinstance(value, str):
+        value = value.encode("latin-1", "replace")
     if not _DIGITS.fullmatch(value):
         raise BadFraming("Bad Content-Length", explain="Content-Length must be decimal digits")
     significant = value.lstrip(b"0")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import (
@@ -23,7 +24,6 @@ from .errors import (
     BadHeader,
     BadRequestLine,
     IncompleteMessage,
-    ProtocolError,
     UnsupportedHTTPVersion,
     URITooLong,
 )
@@ -307,7 +307,12 @@ def read_request_line(
 
 
 def parse_request(
-    raw_line: bytes, source: LineSource, *, strict: bool, limits: Limits = DEFAULT_LIMITS
+    raw_line: bytes,
+    source: LineSource,
+    *,
+    strict: bool,
+    limits: Limits = DEFAULT_LIMITS,
+    on_line: Callable[[RequestLine], None] | None = None,
 ) -> RequestHead | None:
     """Parse the request whose line *raw_line* was read from *source*; read its fields from it.
 
@@ -317,9 +322,10 @@ def parse_request(
     when there is no request to answer: the input ended before a line ending
     (strict), or the line is blank (lenient, as :mod:`http.server` says nothing
     then).  Leniently, a line that ends with the input is parsed as it is.  An
-    HTTP/0.9 request (lenient only) has no header section.  An error raised
-    after the request line was parsed carries it in
-    :attr:`~devserve.http11.errors.ProtocolError.line`.
+    HTTP/0.9 request (lenient only) has no header section.  *on_line* is
+    called with the request line as soon as it is parsed, before the header
+    section is read (a server needs the method and version to answer whatever
+    happens next: a bad field, a timeout).
     """
     content = line_content(raw_line, strict=strict)
     if content is None:
@@ -329,14 +335,12 @@ def parse_request(
     if not strict and not content.split():
         return None
     line = parse_request_line(content, strict=strict)
+    if on_line is not None:
+        on_line(line)
     if line.version_info < (1, 0):
         return RequestHead(line, [])
-    try:
-        lines = read_field_lines(source, limits=limits, head_size=len(raw_line), strict=strict)
-        return parse_head(line, lines, strict=strict, limits=limits)
-    except ProtocolError as error:
-        error.line = line
-        raise
+    lines = read_field_lines(source, limits=limits, head_size=len(raw_line), strict=strict)
+    return parse_head(line, lines, strict=strict, limits=limits)
 
 
 def parse_request_head(

@@ -1,44 +1,50 @@
 """The bounded server: thousands of connections on a bounded number of threads.
 
-Rule 1: one I/O thread (the one running :meth:`~BoundedMixIn.serve_forever`) accepts
-connections and watches every idle one; a worker thread is taken only when a request
-is ready, so idle keep-alive connections and clients that trickle their heads cost a
-file descriptor, not a thread.
-Rule 2: the I/O thread reads a request's head as it arrives, without blocking, until
-the head is complete, the head deadline passes or the size limit is reached; only then
-does a worker get the connection, the bytes read so far going first to the handler's
-reader.  TLS connections are the exception: a TLS record cannot be read without
-blocking, so their heads are read by a worker, under the same deadline.
-Rule 3: past :attr:`~BoundedMixIn.connection_limit` connections, a new client gets a
-short ``503`` at once, rather than an ever-growing count of sockets and threads.
-Rule 4: stopping is graceful: no new connections, idle ones closed, requests in
-flight given :attr:`~BoundedMixIn.graceful_timeout` seconds, then their connections
-shut, so a body being read ends in an error, never a silent truncation.
+Rule 1: a connection holds a worker thread only while one of its requests is being
+served.  Before its first request and between requests it is *parked*: watched by the
+:class:`~devserve.net.poller.Poller` for readability, costing a file descriptor and a
+few kilobytes, never a thread (the way waitress and cheroot hold thousands of idle
+keep-alive connections).  One I/O thread (the one running
+:meth:`BoundedHTTPServer.serve_forever`) accepts and watches them.
+Rule 2: the I/O thread reads a request's head as it arrives, without blocking, and
+feeds it to the core's :class:`~devserve.http11.scanning.HeadScanner` until the head can
+be parsed without waiting (complete, or over a limit, or not HTTP), or the head
+deadline passes; only then does a worker get the connection, the bytes read so far
+going first to the handler's reader (:class:`~devserve.net.contract.Arrival`).  TLS
+connections are the exception: a TLS record cannot be read without blocking, so their
+heads are read by a worker, under the same deadline.
+Rule 3: a connection has one owner at a time, handed over through the contract of
+:mod:`devserve.net.contract`: the I/O thread owns a parked one; the job queue hands it
+to exactly one worker; the worker hands it back by re-arming it in the poller.
+Rule 4: past :attr:`~BoundedHTTPServer.connection_limit` connections, a new client gets
+a short ``503`` at once, rather than an ever-growing count of sockets and threads.
+Rule 5: stopping is graceful: no new connections, idle ones closed, requests in flight
+given :attr:`~BoundedHTTPServer.graceful_timeout` seconds, then their connections shut,
+so a body being read ends in an error, never a silent truncation.
 """
 
 from __future__ import annotations
 
 import contextlib
-import signal
 import socket
 import sys
 import threading
 import time
-import types
-from collections.abc import Iterator
 from typing import Any
 
-from .connections import Connection, Poller, WorkerPool, make_poller
-from .servers import HTTPServer, HTTPSServer, WorkerThreadsMixIn
+from ..http11 import DEFAULT_LIMITS, Limits
+from ..http11.scanning import HeadScanner, Progress
+from .contract import Arrival, ParkableHandler, ParsingPolicy
+from .poller import Poller, make_poller
+from .pool import WorkerPool
+from .servers import HTTPServer, HTTPSServer
+from .streams import is_tls
 
-__all__ = ["BoundedHTTPSServer", "BoundedHTTPServer", "BoundedMixIn", "stop_on_signals"]
+__all__ = ["BoundedHTTPSServer", "BoundedHTTPServer"]
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _TICK = 0.25  # seconds between checks for deadlines, idle connections and long requests
 _LINGER = 2.0  # seconds a refused client has to read its 503 before the socket closes
-# A request line starts with a method (a token) or, once, with an empty line.
-_REQUEST_START = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                           b"abcdefghijklmnopqrstuvwxyz\r\n")  # fmt: skip
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n"
@@ -50,29 +56,51 @@ _BUSY = (
 )
 
 
-def _head_ready(buffer: bytearray, limit: int) -> bool:
-    """Whether a worker should take over reading this (possibly partial) request head."""
-    if buffer[0] not in _REQUEST_START:
-        return True  # not HTTP (TLS, garbage): the handler answers at once
-    if b"\n\r\n" in buffer or b"\n\n" in buffer or len(buffer) >= limit:
-        return True
-    end = buffer.find(b"\n")
-    # A complete first line without a version (HTTP/0.9, or an error) has no header
-    # section to wait for.
-    return end >= 0 and b"HTTP/" not in buffer[:end]
+class _Connection:
+    """One accepted connection: its socket, its handler once made, and its parked state."""
+
+    __slots__ = ("address", "arrived", "busy", "fd", "handler", "scanner", "since", "sock", "tls")
+
+    def __init__(self, sock: socket.socket, address: Any, scanner: HeadScanner) -> None:
+        self.sock = sock
+        #: Whether it speaks TLS (a worker then reads its heads, under the deadline).
+        self.tls = is_tls(sock)
+        self.address = address
+        self.fd = sock.fileno()
+        self.handler: ParkableHandler | None = None
+        #: The head of the next request as it arrives.
+        self.scanner = scanner
+        #: When the first of its bytes arrived (:func:`time.monotonic`), or ``None``.
+        self.arrived: float | None = None
+        #: When the connection was last parked.
+        self.since = time.monotonic()
+        #: Whether a worker owns it now.
+        self.busy = False
+
+    def take_arrival(self, scanner: HeadScanner) -> Arrival:
+        """Hand over what was read ahead, and start scanning the next head afresh."""
+        data, self.scanner = bytes(self.scanner.data), scanner
+        arrived, self.arrived = self.arrived, None
+        return Arrival(data, arrived)
 
 
-def _streaming(handler: Any) -> bool:
-    """Whether *handler*'s request asked for an endless event stream (``EventSource``)."""
-    headers = getattr(handler, "headers", None)
-    accept = "" if headers is None else headers.get("Accept") or ""
-    return "text/event-stream" in accept
+class BoundedHTTPServer(HTTPServer):
+    """An :class:`~devserve.HTTPServer` that holds many connections on few threads.
 
+    Unlike :class:`~devserve.ThreadingHTTPServer`, which gives each connection a
+    thread for its whole life, it gives a worker thread to a *request*: idle
+    keep-alive connections wait in a poller, request heads are read as they arrive
+    by one I/O thread, and a worker serves a request once its head is complete.  So a
+    thousand idle connections, or clients trickling their heads a byte a second,
+    cost no threads; requests that run long (server-sent events, slow uploads, a
+    blocking application) each get a thread of their own after
+    :attr:`long_request` seconds, up to :attr:`max_threads`.  Past
+    :attr:`connection_limit` connections, new clients get ``503 Service
+    Unavailable``.  :meth:`shutdown` is graceful.
 
-class BoundedMixIn(WorkerThreadsMixIn):
-    """Mix-in that serves connections with a bounded pool of threads and parks idle ones.
-
-    See :class:`BoundedHTTPServer`.
+    Handlers that are not :class:`~devserve.net.contract.ParkableHandler` (whose
+    ``handle`` or ``finish`` is overridden, or whose ``wfile`` is buffered) keep
+    their connection's worker until it closes.
 
     .. versionadded:: 0.1
     """
@@ -95,33 +123,43 @@ class BoundedMixIn(WorkerThreadsMixIn):
     #: Whether :meth:`server_close` waits for the worker threads (with non-daemon threads).
     block_on_close = True
 
-    _pool: WorkerPool | None = None
+    _pool: WorkerPool[_Connection] | None = None
     _poller: Poller | None = None
+    _wake_w: socket.socket | None = None
     _running = False
     _draining = False
     _stop_requested = False
     _limit_logged = 0.0
-    _head_limit = 65536
 
-    # -- state -----------------------------------------------------------------
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._records: dict[int, _Connection] = {}
+        self._records_lock = threading.Lock()
+        self._lingering: dict[int, tuple[socket.socket, float]] = {}
+        self._stopped = threading.Event()
+        self._stopped.set()
+        super().__init__(*args, **kwargs)
+        policy = self.RequestHandlerClass
+        self._policy: ParsingPolicy | None = policy if isinstance(policy, ParsingPolicy) else None
 
-    def _state(self) -> None:
-        if "_records" not in self.__dict__:
-            self._records: dict[int, Connection] = {}
-            self._records_lock = threading.Lock()
-            self._lingering: dict[int, tuple[socket.socket, float]] = {}
-            self._stopped = threading.Event()
-            self._stopped.set()
+    # -- the contract with handlers ------------------------------------------------
 
     @property
     def parks_connections(self) -> bool:
         """Whether a handler may return an idle connection to the server now."""
         return self._running and not self._draining
 
+    def adopt(self, handler: ParkableHandler) -> Arrival:
+        """Record *handler* as its connection's; return what the I/O thread read ahead."""
+        sock = handler.connection
+        record = self._records.get(sock.fileno())
+        if record is None or record.sock is not sock:
+            return Arrival()
+        record.handler = handler
+        return record.take_arrival(self._scanner())
+
     @property
     def connection_count(self) -> int:
         """The number of connections held now."""
-        self._state()
         return len(self._records)
 
     @property
@@ -129,7 +167,13 @@ class BoundedMixIn(WorkerThreadsMixIn):
         """The number of worker threads now."""
         return 0 if self._pool is None else self._pool.size
 
-    def _get_pool(self) -> WorkerPool:
+    def _scanner(self) -> HeadScanner:
+        policy = self._policy
+        strict = policy.strict_parsing if policy is not None else False
+        limits: Limits = policy.limits if policy is not None else DEFAULT_LIMITS
+        return HeadScanner(strict=strict, limits=limits)
+
+    def _get_pool(self) -> WorkerPool[_Connection]:
         pool = self._pool
         if pool is None:
             pool = self._pool = WorkerPool(
@@ -143,19 +187,6 @@ class BoundedMixIn(WorkerThreadsMixIn):
             )
         return pool
 
-    def early_input(self, handler: Any) -> tuple[bytes, float | None]:
-        """Return (and forget) what the I/O thread read before *handler* was made.
-
-        Called by the handler's ``setup``; the connection's record keeps the handler.
-        """
-        sock = handler.connection
-        record = self._records.get(sock.fileno())
-        if record is None or record.sock is not sock:
-            return b"", None
-        record.handler = handler
-        data, record.buffer = bytes(record.buffer), bytearray()
-        return data, record.arrived
-
     # -- the I/O thread ----------------------------------------------------------
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
@@ -165,10 +196,8 @@ class BoundedMixIn(WorkerThreadsMixIn):
         loop at once.  On the way out (including on :exc:`KeyboardInterrupt`) the
         server stops gracefully: see :meth:`shutdown`.
         """
-        self._state()
         self._stopped.clear()
-        server: Any = self
-        listener: socket.socket = server.socket
+        listener = self.socket
         poller = self._poller = make_poller()
         wake_r, self._wake_w = socket.socketpair()
         wake_r.setblocking(False)
@@ -176,9 +205,6 @@ class BoundedMixIn(WorkerThreadsMixIn):
         poller.watch(listener.fileno())
         poller.watch(wake_r.fileno())
         listening, waking = listener.fileno(), wake_r.fileno()
-        handler_class: Any = getattr(self, "RequestHandlerClass", None)
-        limits = getattr(handler_class, "limits", None)
-        self._head_limit = 65536 if limits is None else limits.max_head_size
         self._running = True
         self._draining = False
         next_tick = time.monotonic() + _TICK
@@ -197,7 +223,7 @@ class BoundedMixIn(WorkerThreadsMixIn):
                     if now >= next_tick:
                         next_tick = now + _TICK
                         self._sweep(now)
-                    server.service_actions()
+                    self.service_actions()
             finally:
                 poller.forget(listening)
                 self._drain()
@@ -216,7 +242,6 @@ class BoundedMixIn(WorkerThreadsMixIn):
         are shut down, so a request body still being read ends in an error for the
         application, never in a silently shortened body.
         """
-        self._state()
         self.request_stop()
         self._stopped.wait()
 
@@ -227,31 +252,29 @@ class BoundedMixIn(WorkerThreadsMixIn):
         (where :meth:`shutdown` would wait for itself).  Unlike raising
         :exc:`KeyboardInterrupt`, it cannot be lost: an exception raised while the
         interrupted thread runs a finaliser is printed and dropped by Python.
-
-        .. versionadded:: 0.1
         """
         self._stop_requested = True
-        with contextlib.suppress(AttributeError, OSError):
-            self._wake_w.send(b"\0")
+        if self._wake_w is not None:
+            with contextlib.suppress(OSError):
+                self._wake_w.send(b"\0")
 
     def _accept(self) -> None:
-        server: Any = self
         for _ in range(64):  # then let parked connections have a turn
             try:
-                sock, address = server.get_request()
+                sock, address = self.get_request()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as error:
                 # EMFILE and friends: the backlog keeps the client until a socket frees.
                 self._log_limit("cannot accept a connection: %s" % error)
                 return
-            if not server.verify_request(sock, address):
-                server.shutdown_request(sock)
+            if not self.verify_request(sock, address):
+                self.shutdown_request(sock)
                 continue
             if len(self._records) >= self.connection_limit:
                 self._refuse(sock)
                 continue
-            record = Connection(sock, address)
+            record = _Connection(sock, address, self._scanner())
             with self._records_lock:
                 self._records[record.fd] = record
             assert self._poller is not None
@@ -264,12 +287,11 @@ class BoundedMixIn(WorkerThreadsMixIn):
             if linger is not None:
                 self._linger_read(fd, linger[0])
             return
-        sock = record.sock
-        if hasattr(sock, "pending"):  # TLS: a worker reads it, under the head deadline
+        if record.tls:  # a TLS record cannot be read without blocking: a worker reads it
             self._dispatch(record)
             return
         try:
-            data = sock.recv(65536, _DONTWAIT)
+            data = record.sock.recv(65536, _DONTWAIT)
         except (BlockingIOError, InterruptedError):
             self._rearm(record)
             return
@@ -277,27 +299,26 @@ class BoundedMixIn(WorkerThreadsMixIn):
             self._close(record)
             return
         if not data:
-            if record.buffer:
+            if record.scanner.data:
                 self._dispatch(record)  # the handler answers the partial request
             else:
                 self._close(record)  # the client ended an idle connection
             return
-        if not record.buffer:
+        if record.arrived is None:
             record.arrived = time.monotonic()
-        record.buffer += data
-        if _head_ready(record.buffer, self._head_limit):
+        if record.scanner.feed(data) is Progress.READY:
             self._dispatch(record)
         else:
             self._rearm(record)
 
-    def _rearm(self, record: Connection) -> None:
+    def _rearm(self, record: _Connection) -> None:
         assert self._poller is not None
         try:
             self._poller.rearm(record.fd)
         except OSError:
             self._close(record)
 
-    def _dispatch(self, record: Connection) -> None:
+    def _dispatch(self, record: _Connection) -> None:
         record.busy = True
         self._get_pool().submit(record)
 
@@ -305,21 +326,17 @@ class BoundedMixIn(WorkerThreadsMixIn):
         """Close idle connections past their timeout; hand late heads to a worker (408)."""
         if self._pool is not None:
             self._pool.tick()
-        handler_class: Any = getattr(self, "RequestHandlerClass", None)
-        idle_timeout = getattr(handler_class, "idle_timeout", None)
-        head_timeout = getattr(handler_class, "head_timeout", None)
+        policy = self._policy
+        idle_timeout = policy.idle_timeout if policy is not None else None
+        head_timeout = policy.head_timeout if policy is not None else None
         with self._records_lock:
             records = list(self._records.values())
         for record in records:
             if record.busy:
                 continue
-            if record.buffer:
-                arrived = record.arrived
-                if (
-                    head_timeout is not None
-                    and arrived is not None
-                    and now - arrived > head_timeout
-                ):
+            arrived = record.arrived
+            if arrived is not None:
+                if head_timeout is not None and now - arrived > head_timeout:
                     self._dispatch(record)  # past its deadline: the handler says 408
             elif idle_timeout is not None and now - record.since > idle_timeout:
                 self._close(record)
@@ -329,54 +346,38 @@ class BoundedMixIn(WorkerThreadsMixIn):
 
     # -- workers -----------------------------------------------------------------
 
-    def _serve(self, record: Connection) -> None:
+    def _serve(self, record: _Connection) -> None:
         """Serve *record*'s ready request (and any pipelined after it) in a worker."""
-        server: Any = self
-        sock = record.sock
         handler = record.handler
         try:
             if handler is None:
-                handler = server.finish_request(sock, record.address)
-                record.handler = handler
+                made = self.finish_request(record.sock, record.address)
+                handler = made if isinstance(made, ParkableHandler) else None
             else:
-                if record.buffer:
-                    data, record.buffer = bytes(record.buffer), bytearray()
-                    reader = getattr(handler, "_socket_reader", None)
-                    if reader is not None:
-                        reader.feed(data, record.arrived)
-                handler._resume()
+                handler.resume(record.take_arrival(self._scanner()))
         except Exception:
-            server.handle_error(sock, record.address)
+            self.handle_error(record.sock, record.address)
             handler = None
-        if handler is not None and getattr(handler, "_parked", False):
+        if handler is not None and handler.parked:
             if self.parks_connections:
-                record.arrived = None
                 record.since = time.monotonic()
                 record.busy = False
                 self._rearm(record)
                 return
-            self._finish_handler(handler)
+            handler.release()
         self._close(record)
 
-    @staticmethod
-    def _finish_handler(handler: Any) -> None:
-        handler._parked = False
-        with contextlib.suppress(Exception):
-            handler.finish()
-
-    def _close(self, record: Connection) -> None:
+    def _close(self, record: _Connection) -> None:
         with self._records_lock:
             if self._records.get(record.fd) is record:
                 del self._records[record.fd]
         if self._poller is not None:
             self._poller.forget(record.fd)
-        server: Any = self
-        server.shutdown_request(record.sock)
+        self.shutdown_request(record.sock)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Serve one connection in a worker (for ``handle_request()``, outside the loop)."""
-        self._state()
-        record = Connection(request, client_address)
+        record = _Connection(request, client_address, self._scanner())
         record.busy = True
         with self._records_lock:
             self._records[record.fd] = record
@@ -436,12 +437,8 @@ class BoundedMixIn(WorkerThreadsMixIn):
         for record in records:
             if not record.busy:
                 if record.handler is not None:
-                    self._finish_handler(record.handler)
+                    record.handler.release()
                 self._close(record)
-            elif _streaming(record.handler):
-                # An event stream never ends by itself: waiting for it only delays.
-                with contextlib.suppress(OSError):
-                    record.sock.shutdown(socket.SHUT_RDWR)
         for fd, (sock, _deadline) in list(self._lingering.items()):
             self._end_linger(fd, sock)
         deadline = time.monotonic() + self.graceful_timeout
@@ -453,11 +450,7 @@ class BoundedMixIn(WorkerThreadsMixIn):
             self._poller = None
 
     def close_connections(self) -> None:
-        """Shut down every connection held now (see :meth:`shutdown` for the gentle way).
-
-        .. versionadded:: 0.1
-        """
-        self._state()
+        """Shut down every connection held now (see :meth:`shutdown` for the gentle way)."""
         with self._records_lock:
             records = list(self._records.values())
         for record in records:
@@ -467,39 +460,26 @@ class BoundedMixIn(WorkerThreadsMixIn):
                     record.sock.shutdown(socket.SHUT_RDWR)
             else:
                 if record.handler is not None:
-                    self._finish_handler(record.handler)
+                    record.handler.release()
                 self._close(record)
+
+    def join_threads(self) -> None:
+        """Wait until every worker thread has exited (after :meth:`server_close`)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close(join=True)
 
     def server_close(self) -> None:
         """Close the listening socket and every connection; stop the workers."""
-        super().server_close()  # type: ignore[misc]
+        super().server_close()
         self.close_connections()
-        self._release_workers()
+        if self.block_on_close and not self.daemon_threads:
+            self.join_threads()
+        elif self._pool is not None:
+            self._pool.close(join=False)
 
 
-class BoundedHTTPServer(BoundedMixIn, HTTPServer):
-    """An :class:`~devserve.HTTPServer` that holds many connections on few threads.
-
-    Unlike :class:`~devserve.ThreadingHTTPServer`, which gives each connection a thread for
-    its whole life, it gives a worker thread to a *request*: idle keep-alive
-    connections wait in a selector, request heads are read as they arrive by one I/O
-    thread, and a worker serves a request once its head is complete.  So a thousand
-    idle connections, or clients trickling their heads a byte a second, cost no
-    threads; requests that run long (server-sent events, slow uploads, a blocking
-    application) each get a thread of their own after
-    :attr:`~BoundedMixIn.long_request` seconds, up to :attr:`~BoundedMixIn.max_threads`.
-    Past :attr:`~BoundedMixIn.connection_limit` connections, new clients get ``503
-    Service Unavailable``.  :meth:`~BoundedMixIn.shutdown` is graceful.
-
-    Handlers whose :meth:`~devserve.BaseHTTPRequestHandler.handle` or ``finish`` is
-    overridden,
-    or whose ``wfile`` is buffered, keep their connection's worker until it closes.
-
-    .. versionadded:: 0.1
-    """
-
-
-class BoundedHTTPSServer(BoundedMixIn, HTTPSServer):
+class BoundedHTTPSServer(BoundedHTTPServer, HTTPSServer):
     """A :class:`BoundedHTTPServer` that speaks TLS, as :class:`~devserve.HTTPSServer` does.
 
     The handshake and each request head are read by a worker thread, under the
@@ -507,34 +487,3 @@ class BoundedHTTPSServer(BoundedMixIn, HTTPSServer):
 
     .. versionadded:: 0.1
     """
-
-
-@contextlib.contextmanager
-def stop_on_signals(servers: list[Any]) -> Iterator[list[int]]:
-    """Make SIGINT and SIGTERM stop *servers* gracefully; yield the signals received.
-
-    For use around :meth:`~BoundedMixIn.serve_forever` in the main thread; servers
-    without :meth:`~BoundedMixIn.request_stop` keep Python's KeyboardInterrupt.
-
-    A handler that only asks the servers to stop cannot be lost, whereas the
-    KeyboardInterrupt Python raises for SIGINT is dropped when it lands while the
-    main thread runs a finaliser (a socket being collected, say).
-    """
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread() or not all(
-        hasattr(server, "request_stop") for server in servers
-    ):
-        yield received  # --compat: http.server's way, KeyboardInterrupt
-        return
-
-    def stop(signum: int, frame: types.FrameType | None) -> None:
-        received.append(signum)
-        for server in servers:
-            server.request_stop()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

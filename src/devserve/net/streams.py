@@ -1,4 +1,4 @@
-"""The raw reader under a handler's ``rfile`` and the writer that is its ``wfile``.
+"""The raw reader under a handler's ``rfile``, the writer that is its ``wfile``, and their waits.
 
 Rule 1: a response head waits in :class:`SocketWriter` until the body's first write or
 a flush, then both leave in one ``send``: two small sends per response are what cost
@@ -8,21 +8,50 @@ Rule 2: :class:`SocketReader` counts what it received, so the handler can tell h
 much of a request body a ``do_*`` method read (``rfile.tell()``), and enforces an
 optional deadline across reads (a slowloris client sending a byte a second never
 resets it).
+Rule 3: every wait on the client is the reader's: the idle wait before a request
+(:meth:`SocketReader.wait_for_request`), the head deadline, and a socket timeout that
+is restored only when a wait changed it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import io
 import socket
+import struct
+import sys
 import time
 from typing import BinaryIO
 
-__all__ = ["SocketReader", "SocketWriter", "tune_connection"]
+from .contract import Arrival
+
+__all__ = [
+    "SocketReader",
+    "SocketWriter",
+    "Waited",
+    "is_tls",
+    "reset_connection",
+    "tune_connection",
+]
 
 # Below this a held head is copied in front of the body; above it, two sends are
 # cheaper than the copy, and with TCP_NODELAY they cost no stall.
 _COALESCE_LIMIT = 65536
+_LINGER_RESET = struct.pack("ii", 1, 0)
+# A TLS record (type 0x16, handshake) where a request line belongs.
+_TLS_HANDSHAKE = b"\x16"
+
+
+class Waited(enum.Enum):
+    """How the wait for a request ended (:meth:`SocketReader.wait_for_request`)."""
+
+    #: A request's first bytes are here; the head deadline runs.
+    REQUEST = "request"
+    #: The connection stayed idle past the idle timeout.
+    IDLE = "idle"
+    #: A TLS handshake arrived where a request line belongs.
+    TLS = "tls"
 
 
 class SocketReader(io.RawIOBase):
@@ -47,15 +76,59 @@ class SocketReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def feed(self, data: bytes, arrived: float | None) -> None:
-        """Hand out *data*, received earlier from the socket, before reading it again.
+    def feed(self, arrival: Arrival) -> None:
+        """Hand out the bytes of *arrival*, received earlier, before reading the socket again.
 
         The server's I/O thread reads a request head as it trickles in, without a
         worker; the handler then reads it from here.
         """
-        if data:
-            self._ahead = memoryview(data)
-            self.arrived = arrived
+        if arrival.data:
+            self._ahead = memoryview(arrival.data)
+            self.arrived = arrival.arrived
+
+    def wait_for_request(
+        self,
+        rfile: io.BufferedReader | None,
+        idle_timeout: float | None,
+        head_timeout: float | None,
+    ) -> Waited:
+        """Wait up to *idle_timeout* for a request's first byte; then arm the head deadline.
+
+        Bytes fed by the server count as arrived when they came, so the deadline
+        runs from then.  *rfile* is the buffered reader above this one (it may
+        hold a pipelined request already); without one, nothing is waited for.
+        """
+        arrived, self.arrived = self.arrived, None
+        ahead = b""
+        if rfile is not None:
+            if arrived is not None:
+                ahead = rfile.peek(1)
+            elif idle_timeout is not None:
+                self._sock.settimeout(idle_timeout)
+                self.retimed = True
+                try:
+                    ahead = rfile.peek(1)
+                except TimeoutError:
+                    return Waited.IDLE
+        if ahead[:1] == _TLS_HANDSHAKE:
+            return Waited.TLS
+        if head_timeout is not None:
+            self.deadline = (time.monotonic() if arrived is None else arrived) + head_timeout
+        return Waited.REQUEST
+
+    @property
+    def in_head(self) -> bool:
+        """Whether a request head is being read under its deadline."""
+        return self.deadline is not None
+
+    def end_head(self, timeout: float | None) -> None:
+        """Disarm the head deadline; give the socket back its *timeout* if a wait changed it."""
+        self.deadline = None
+        if self.retimed:
+            # Only a socket whose timeout a wait changed needs it back (two fcntl
+            # calls a request otherwise).
+            self.retimed = False
+            self._sock.settimeout(timeout)
 
     def pending(self) -> int:
         """Return the number of bytes given to :meth:`feed` not yet read."""
@@ -150,6 +223,23 @@ class SocketWriter(io.BufferedIOBase):
 
     def fileno(self) -> int:
         return self._sock.fileno()
+
+
+def is_tls(sock: object) -> bool:
+    """Whether *sock* is a TLS socket (without importing :mod:`ssl` to find out)."""
+    ssl = sys.modules.get("ssl")  # a TLS socket exists only if ssl was imported
+    return ssl is not None and isinstance(sock, ssl.SSLSocket)
+
+
+def reset_connection(sock: socket.socket) -> None:
+    """Close *sock* with a reset, so the client sees an error rather than an end.
+
+    A client reading a close-delimited or chunked body that a server cannot
+    finish must not mistake a clean close for the end of the body.
+    """
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        sock.close()
 
 
 def tune_connection(sock: socket.socket) -> None:

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from ..handler.base import BaseHTTPRequestHandler
-from ..net.servers import ThreadingHTTPServer
+from ..net.servers import HTTPServer, ThreadingHTTPServer
 
 __all__ = ["ServerThread", "serve_in_thread"]
 
@@ -30,7 +30,8 @@ class ServerThread:
         self.server = server
         self.host, self.port = server.server_address[:2]
         host = "[%s]" % self.host if ":" in self.host else self.host
-        scheme = "https" if hasattr(server, "ssl_context") else "http"
+        tls = isinstance(server, HTTPServer) and server.ssl_context is not None
+        scheme = "https" if tls else "http"
         self.url = "%s://%s:%d" % (scheme, host, self.port)
         self._poll_interval = poll_interval
         self._thread = threading.Thread(
@@ -49,13 +50,12 @@ class ServerThread:
         """Stop accepting, end open connections, close the socket and join every thread."""
         if self._thread.is_alive():
             self.server.shutdown()
-        close_connections = getattr(self.server, "close_connections", None)
-        if close_connections is not None:
-            close_connections()
-        self.server.server_close()
-        join_threads = getattr(self.server, "join_threads", None)
-        if join_threads is not None:
-            join_threads()
+        server = self.server
+        if isinstance(server, HTTPServer):
+            server.close_connections()
+        server.server_close()
+        if isinstance(server, HTTPServer):
+            server.join_threads()
         if self._thread.ident is not None:
             self._thread.join()
 
@@ -95,7 +95,7 @@ def serve_in_thread(
     if isinstance(app_or_handler, type) and issubclass(app_or_handler, BaseHTTPRequestHandler):
         server = (server_class or ThreadingHTTPServer)((host, port), app_or_handler)
     elif callable(app_or_handler):
-        from ..wsgi.handler import make_server
+        from ..wsgi.server import make_server
 
         options: dict[str, Any] = {}
         if server_class is not None:

@@ -21,8 +21,9 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from ..http11 import RequestHead
+from ..http11.target import split_target
 
-__all__ = ["OutsideScriptName", "build_environ", "split_target"]
+__all__ = ["OutsideScriptName", "build_environ"]
 
 # Names the CGI variables own; these never become HTTP_* (PEP 3333, RFC 3875 §4.1.18).
 _CGI_FIELDS = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
@@ -33,32 +34,6 @@ class OutsideScriptName(LookupError):
 
     The handler answers it with 404: the application was mounted elsewhere.
     """
-
-
-def split_target(target: str) -> tuple[str, str, str | None]:
-    """Split a request-target into ``(path, query, authority)``.
-
-    *path* is still percent-encoded.  An absolute-form target
-    (``http://host:port/path?query``) gives its authority, which replaces ``Host``
-    (RFC 9112 §3.2.2); the other forms give ``None``.  The asterisk form (``*``)
-    and the authority form of ``CONNECT`` have an empty path.
-    """
-    path, _, query = target.partition("?")
-    authority = None
-    if not path.startswith("/"):
-        scheme_end = path.find("://")
-        if scheme_end > 0:
-            rest = path[scheme_end + 3 :]
-            slash = rest.find("/")
-            if slash < 0:
-                authority, path = rest, "/"
-            else:
-                authority, path = rest[:slash], rest[slash:]
-            # RFC 9112 §3.2.2: userinfo is not part of the Host a server sees.
-            authority = authority.rpartition("@")[2]
-        else:
-            path = ""
-    return path, query, authority
 
 
 def build_environ(
@@ -92,7 +67,8 @@ def build_environ(
     """
     line = head.line
     target = line.target
-    raw_path, query, authority = split_target(target)
+    parts = split_target(target)
+    raw_path, query = parts.path, parts.query
     # PEP 3333: "native strings" carry bytes as latin-1; unquote_to_bytes never
     # guesses an encoding, so %FF stays one byte (0xFF), not U+FFFD.
     path_info = unquote_to_bytes(raw_path).decode("latin-1") if "%" in raw_path else raw_path
@@ -140,8 +116,9 @@ def build_environ(
             environ[key] += ", " + value
         else:
             environ[key] = value
-    if authority is not None:
-        environ["HTTP_HOST"] = authority
+    if head.host is not None and parts.authority is not None:
+        # RFC 9112 §3.2.2: the absolute form's authority is the host (head.host).
+        environ["HTTP_HOST"] = head.host
 
     environ["wsgi.version"] = (1, 0)
     environ["wsgi.url_scheme"] = url_scheme

@@ -1,0 +1,190 @@
+"""The connection under a request handler: its streams, its waits, and parking.
+
+Rule 1: a :class:`ConnectionHandler` serves one request at a time on one connection
+(``handle_one_request`` is its subclass's); between requests, on a server that parks
+idle connections (:class:`~devserve.net.contract.ConnectionHost`), it hands the
+connection back instead of holding a thread, and is resumed when the next request
+arrives (:class:`~devserve.net.contract.ParkableHandler`).
+Rule 2: ``rfile`` reads through a :class:`~devserve.net.streams.SocketReader`, which owns
+every wait on the client (idle, head deadline); ``wfile`` is a
+:class:`~devserve.net.streams.SocketWriter`, unless the class asked for a buffered one.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import socketserver
+from typing import Any, cast
+
+from ..net.contract import Arrival, ConnectionHost
+from ..net.streams import SocketReader, SocketWriter, Waited, is_tls, tune_connection
+
+__all__ = ["ConnectionHandler"]
+
+_DISCONNECTS = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+class ConnectionHandler(socketserver.StreamRequestHandler):
+    """Serve the requests of one connection in turn, parking it between them where it can.
+
+    The base of :class:`~devserve.BaseHTTPRequestHandler`; subclasses provide
+    ``handle_one_request()`` and set ``close_connection``.
+
+    .. versionadded:: 0.1
+    """
+
+    #: Seconds a persistent connection may sit idle between requests before it is
+    #: closed, or ``None`` to wait forever (the stdlib's behaviour).
+    #:
+    #: .. versionadded:: 0.1
+    idle_timeout: float | None = None
+    #: Seconds a client has to send a whole request head once it has started,
+    #: or ``None``; past it the answer is 408 and the connection closes.  A
+    #: client trickling one byte a second cannot hold a thread past it.
+    #:
+    #: .. versionadded:: 0.1
+    head_timeout: float | None = None
+    #: Whether the connection closes after the current request.
+    close_connection: bool = True
+
+    _reader: SocketReader | None = None
+    _writer: SocketWriter | None = None
+    _parkable = False
+    _parked = False
+
+    def setup(self) -> None:
+        """Make :attr:`rfile` and :attr:`wfile` for the connection."""
+        sock = self.request
+        if not isinstance(sock, socket.socket):
+            # Tests build handlers around stand-in sockets, as the stdlib allows.
+            super().setup()
+            return
+        self.connection = sock
+        if self.timeout is not None:
+            sock.settimeout(self.timeout)
+        tune_connection(sock)
+        reader = self._reader = SocketReader(sock)
+        server = self.server
+        if isinstance(server, ConnectionHost):
+            reader.feed(server.adopt(self))
+            self._parkable = server.parks_connections and self._may_park()
+        if self.rbufsize == 0:
+            # Unbuffered, as the stdlib's rbufsize = 0 asks: nothing is read ahead
+            # that a child process given the socket would then miss.
+            self.rfile = cast(io.BufferedIOBase, reader)
+        else:
+            size = io.DEFAULT_BUFFER_SIZE if self.rbufsize < 0 else self.rbufsize
+            self.rfile = io.BufferedReader(reader, size)
+        if self.wbufsize == 0:
+            self.wfile = self._writer = SocketWriter(sock)
+        else:
+            # A buffered wfile, as the stdlib makes one: the caller chose to flush.
+            self.wfile = cast(io.BufferedIOBase, sock.makefile("wb", self.wbufsize))
+
+    def _may_park(self) -> bool:
+        # Parking hands the connection back between requests: only a handler whose
+        # request loop and clean-up are these ones can be resumed later.
+        cls = type(self)
+        return (
+            self.wbufsize == 0
+            and cls.handle is ConnectionHandler.handle
+            and cls.finish is ConnectionHandler.finish
+        )
+
+    def handle(self) -> None:
+        """Handle requests on the connection until it is to be closed.
+
+        On a server that parks idle connections
+        (:class:`~devserve.net.contract.ConnectionHost`), it returns as soon as no
+        further request has arrived, leaving the connection open; the server
+        resumes it when the next request comes.
+        """
+        self.close_connection = True
+        try:
+            self.handle_one_request()
+            while not self.close_connection:
+                if self._parkable and not self._input_pending():
+                    self._parked = True
+                    return
+                self.handle_one_request()
+        except _DISCONNECTS:
+            # The client went away; that is not the server's error to report.
+            self.close_connection = True
+
+    def finish(self) -> None:
+        """Flush and close :attr:`wfile` and :attr:`rfile` (not while the connection is parked)."""
+        if not self._parked:
+            super().finish()
+
+    # The parking contract (devserve.net.contract.ParkableHandler).
+
+    @property
+    def parked(self) -> bool:
+        """Whether the handler returned with its connection idle and open.
+
+        .. versionadded:: 0.1
+        """
+        return self._parked
+
+    def resume(self, arrival: Arrival) -> None:
+        """Serve what arrived on the parked connection, in this thread.
+
+        .. versionadded:: 0.1
+        """
+        self._parked = False
+        if self._reader is not None:
+            self._reader.feed(arrival)
+        try:
+            self.handle()
+        finally:
+            self.finish()
+
+    def release(self) -> None:
+        """Close a parked connection's streams without serving it again.
+
+        .. versionadded:: 0.1
+        """
+        self._parked = False
+        self.finish()
+
+    def _input_pending(self) -> bool:
+        """Whether bytes of a next request already wait above the socket."""
+        reader = self._reader
+        if reader is None or reader.pending():
+            return True
+        rfile: Any = self.rfile
+        if rfile is not reader and reader.tell() != rfile.tell():
+            return True  # pipelined: in the buffered reader already
+        sock: Any = self.connection
+        return is_tls(sock) and bool(sock.pending())
+
+    def socket_writer(self) -> SocketWriter | None:
+        """Return the connection's own writer while :attr:`wfile` is still it, else ``None``.
+
+        Through it a response can be sent with :meth:`~devserve.net.streams.SocketWriter.sendfile`
+        and its bytes counted; a subclass that replaced :attr:`wfile` gets ``None``.
+
+        .. versionadded:: 0.1
+        """
+        writer = self._writer
+        return writer if writer is not None and self.wfile is writer else None
+
+    def handle_one_request(self) -> None:
+        """Serve one request (a subclass's)."""
+        raise NotImplementedError
+
+    def _wait_for_input(self) -> Waited:
+        """Wait for a request's first byte (:attr:`idle_timeout`); arm :attr:`head_timeout`."""
+        reader = self._reader
+        if reader is None or (self.idle_timeout is None and self.head_timeout is None):
+            return Waited.REQUEST
+        rfile = self.rfile if isinstance(self.rfile, io.BufferedReader) else None
+        return reader.wait_for_request(rfile, self.idle_timeout, self.head_timeout)
+
+    def _in_head(self) -> bool:
+        return self._reader is not None and self._reader.in_head
+
+    def _end_head_deadline(self) -> None:
+        if self._reader is not None:
+            self._reader.end_head(self.timeout)

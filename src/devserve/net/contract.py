@@ -1,0 +1,78 @@
+"""The contract between a server that parks idle connections and the handlers it serves.
+
+Rule 1: both sides name these protocols; neither reaches into the other's attributes.
+A server that parks connections is a :class:`ConnectionHost`; a handler that can be
+parked is a :class:`ParkableHandler`.  A handler that is not one (the stdlib's, or one
+that overrides ``handle``) simply keeps its worker until its connection closes.
+Rule 2: a connection has one owner at a time.  The host owns a parked connection; it
+hands it to one worker, which calls :meth:`ParkableHandler.resume`; when that returns
+with :attr:`ParkableHandler.parked` true, the host owns it again.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from ..http11.limits import Limits
+
+__all__ = ["Arrival", "ConnectionHost", "ParkableHandler", "ParsingPolicy"]
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """Bytes of a request the host read before a handler took the connection.
+
+    ``arrived`` is when the first of them came (:func:`time.monotonic`), so a head
+    deadline runs from then; ``None`` when nothing was read ahead.
+    """
+
+    data: bytes = b""
+    arrived: float | None = None
+
+
+@runtime_checkable
+class ParkableHandler(Protocol):
+    """A handler that can give its idle connection back to a :class:`ConnectionHost`."""
+
+    #: The connection's socket.
+    connection: socket.socket
+
+    @property
+    def parked(self) -> bool:
+        """Whether the handler returned with its connection idle and open."""
+
+    def resume(self, arrival: Arrival) -> None:
+        """Serve the request(s) that arrived on the parked connection, in this thread."""
+
+    def release(self) -> None:
+        """Close a parked connection's streams without serving it again."""
+
+
+@runtime_checkable
+class ConnectionHost(Protocol):
+    """A server that parks idle connections between requests."""
+
+    @property
+    def parks_connections(self) -> bool:
+        """Whether handlers may park connections now (not while stopping)."""
+
+    def adopt(self, handler: ParkableHandler) -> Arrival:
+        """Record *handler* as its connection's handler; return what was read ahead."""
+
+
+@runtime_checkable
+class ParsingPolicy(Protocol):
+    """What a server that reads request heads itself needs to know of its handler class.
+
+    The I/O thread scans heads with the handler's own strictness and limits, and
+    keeps its idle and head deadlines; a handler class without these attributes
+    (a :func:`functools.partial`, a stdlib handler) gets the stdlib's: lenient,
+    default limits, no deadlines.
+    """
+
+    strict_parsing: bool
+    limits: Limits
+    idle_timeout: float | None
+    head_timeout: float | None

@@ -1,0 +1,57 @@
+"""Stopping a server from a signal: SIGINT and SIGTERM ask it to stop, and nothing else.
+
+Rule 1: the handler only asks (:meth:`~devserve.net.bounded.BoundedHTTPServer.request_stop`):
+a KeyboardInterrupt raised by Python for SIGINT is dropped when it lands while the main
+thread runs a finaliser (a socket being collected, say), which left one Ctrl+C in about
+twenty, under load, doing nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import types
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Stoppable", "stop_on_signals"]
+
+
+@runtime_checkable
+class Stoppable(Protocol):
+    """A server that can be asked to stop from a signal handler."""
+
+    def request_stop(self) -> None: ...
+
+
+@contextlib.contextmanager
+def stop_on_signals(
+    servers: Sequence[object], on_stop: Callable[[], None] | None = None
+) -> Iterator[list[int]]:
+    """Make SIGINT and SIGTERM stop *servers* gracefully; yield the signals received.
+
+    *on_stop* is called first (to end streams that never end by themselves).  For
+    use around ``serve_forever`` in the main thread; when a server cannot be asked
+    to stop (:option:`--compat`'s stdlib-style servers), Python's KeyboardInterrupt
+    stays in charge.
+    """
+    received: list[int] = []
+    stoppable = [server for server in servers if isinstance(server, Stoppable)]
+    if threading.current_thread() is not threading.main_thread() or len(stoppable) != len(servers):
+        yield received
+        return
+
+    def stop(signum: int, frame: types.FrameType | None) -> None:
+        received.append(signum)
+        if on_stop is not None:
+            on_stop()
+        for server in stoppable:
+            server.request_stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
