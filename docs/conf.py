@@ -23,6 +23,12 @@ nitpick_ignore = [
     ("py:mod", "cryptography"),
     # A private alias in devserve.dev.hostcheck's signatures (Callable[..., Iterable[bytes]]).
     ("py:class", "_App"),
+    # Type variables in signatures (devserve.cli.profile.Handler, devserve.cli.listen.Server,
+    # devserve.net.pool.Job): typing.TypeVar objects, not documented names.
+    ("py:class", "devserve.cli.profile.Handler"),
+    ("py:class", "devserve.cli.listen.Server"),
+    ("py:class", "devserve.net.pool.Job"),
+    ("py:class", "Job"),
     # http-support.rst (the hardening engineer's page) writes the short form; the
     # target is documented as devserve.http11.ChunkedReader.trailers in api.rst.
     ("py:attr", "ChunkedReader.trailers"),

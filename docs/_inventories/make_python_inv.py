@@ -79,6 +79,15 @@ function dataclasses.replace library/dataclasses.html
 function os.fsencode library/os.html
 class int library/functions.html
 function int library/functions.html
+class ssl.SSLContext library/ssl.html
+data socket.AF_INET library/socket.html
+data socket.AF_INET6 library/socket.html
+class threading.Thread library/threading.html
+class contextlib.ExitStack library/contextlib.html
+function functools.partial library/functools.html
+mod selectors library/selectors.html
+mod dataclasses library/dataclasses.html
+class typing.Protocol library/typing.html
 """
 
 

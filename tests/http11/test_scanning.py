@@ -65,9 +65,7 @@ HEAD_PIECES = [
     b"GET  /  HTTP/1.1\r\n", b"\x16\x03\x01", b"  GET / HTTP/1.0\r\n", b"GET / HTTP/01.1\r\n",
     b"Content-Length: 3\r\n", b"\r", b"G", b"/" * 45,
 ]  # fmt: skip
-heads = st.lists(
-    st.sampled_from(HEAD_PIECES) | st.binary(max_size=6), max_size=12
-).map(b"".join)
+heads = st.lists(st.sampled_from(HEAD_PIECES) | st.binary(max_size=6), max_size=12).map(b"".join)
 
 
 def pull_head(data: bytes, strict: bool, limits: Limits) -> tuple[str, int]:
@@ -127,9 +125,9 @@ CHUNK_PIECES = [
     b"10\r\n", b"T: v\r\n", b"Content-Length: 1\r\n", b"ffffff\r\n", b"abcX", b"5\n", b"0" * 14,
     b"2\r\nhi\r\n", b"0\r\n\r\n", b"\r",
 ]  # fmt: skip
-chunked_bodies = st.lists(
-    st.sampled_from(CHUNK_PIECES) | st.binary(max_size=5), max_size=14
-).map(b"".join)
+chunked_bodies = st.lists(st.sampled_from(CHUNK_PIECES) | st.binary(max_size=5), max_size=14).map(
+    b"".join
+)
 
 
 def pull_chunked(data: bytes, limits: Limits) -> tuple[str, int]:

@@ -34,8 +34,16 @@ def test_split_target(target: str, path: str, query: str, authority: str | None)
         ("h:443", "h:443"),
         ("x:/y", "x:/y"),
     ],
-    ids=["origin", "absolute", "no-path", "query-only", "userinfo-port", "asterisk", "authority",
-         "not-absolute"],  # fmt: skip
+    ids=[
+        "origin",
+        "absolute",
+        "no-path",
+        "query-only",
+        "userinfo-port",
+        "asterisk",
+        "authority",
+        "not-absolute",
+    ],  # fmt: skip
 )
 def test_origin_form_keeps_path_and_query(target: str, origin: str) -> None:
     assert origin_form(target) == origin

@@ -134,8 +134,6 @@ def test_base_is_copied_not_mutated() -> None:
     assert base == BASE
 
 
-
-
 def test_absolute_form_replaces_host() -> None:
     environ = environ_for(b"GET http://other:81/x HTTP/1.1\r\nHost: h\r\n\r\n")
     assert environ["HTTP_HOST"] == "other:81"

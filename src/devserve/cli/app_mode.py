@@ -14,8 +14,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..dev.reloader import (
     inherited_sockets,
@@ -24,7 +23,6 @@ from ..dev.reloader import (
     serve_until_changed,
 )
 from ..files.handler import SimpleHTTPRequestHandler
-from ..handler.hooks import Responder
 from ..wsgi.handler import WSGIHandler
 from ..wsgi.server import WSGIServer
 from .apploader import AppLoadError, load_app
@@ -34,11 +32,13 @@ from .mounts import DirectoryMount, MountTable
 from .profile import Profile, configured
 from .runner import serve_until_stopped, start_threads, stop_all
 
+if TYPE_CHECKING:
+    from ..handler.hooks import Responder
+
 __all__ = ["AppOptions", "serve_app"]
 
 
-@dataclass(frozen=True)
-class AppOptions:
+class AppOptions(NamedTuple):
     """What ``--app`` serves: the application and the options only it takes."""
 
     spec: str
@@ -121,7 +121,7 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
         # The restart makes browsers reload (a new boot id); a change to
         # stylesheets only is swapped in place without one.
         return serve_until_changed(
-            lambda: _start(servers), lambda: stop_all(servers), watched,
+            lambda: _start(servers), lambda: _stop(servers, live), watched,
             options.include, options.exclude,
             on_change=_swap_stylesheets(live) if live is not None else None,
         )  # fmt: skip
@@ -137,6 +137,12 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
 
 def _start(servers: Sequence[WSGIServer]) -> None:
     start_threads(servers)
+
+
+def _stop(servers: Sequence[WSGIServer], live: Any) -> None:
+    if live is not None:
+        live.close()  # event streams never end by themselves: end them first
+    stop_all(servers)
 
 
 def _mount(profile: Profile, prefix: str, directory: str) -> DirectoryMount:

@@ -23,8 +23,6 @@ import sys
 import threading
 from typing import Any
 
-from ..dev.reloader import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, is_running_from_reloader
-
 __all__ = ["APP_LIVE_INCLUDE", "add_options", "open_browser", "prepare_tls", "watch_patterns"]
 
 #: What ``--app --livereload`` watches besides Python sources, unless told otherwise.
@@ -59,6 +57,8 @@ def watch_patterns(
     args: argparse.Namespace, *, app: bool
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Return ``(include, exclude)`` for watching, from the command line's patterns."""
+    from ..dev.reloader import DEFAULT_EXCLUDE, DEFAULT_INCLUDE
+
     include: tuple[str, ...] = tuple(args.reload_include)
     if not include:
         if not app:
@@ -91,6 +91,7 @@ def prepare_tls(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> None
         load_adhoc,
         make_adhoc,
     )
+    from ..dev.reloader import is_running_from_reloader
     from .profile import UsageError
 
     inherited = os.environ.get(ADHOC_VARIABLE, "") if is_running_from_reloader() else ""

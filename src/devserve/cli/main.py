@@ -28,7 +28,6 @@ from typing import Any
 from ..version import __version__
 from . import devloop
 from .listen import StartupError
-from .mounts import parse_mount
 from .profile import Profile, UsageError
 
 __all__ = ["build_parser", "main"]
@@ -202,6 +201,7 @@ def _serve(args: argparse.Namespace) -> int:
     ssl_context = _tls_context(args)
     if args.app:
         from .app_mode import AppOptions, serve_app
+        from .mounts import parse_mount
 
         try:
             static = [parse_mount(spec) for spec in args.static]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..files.handler import SimpleHTTPRequestHandler
 from ..handler.base import BaseHTTPRequestHandler
@@ -22,8 +22,7 @@ from ..handler.base import BaseHTTPRequestHandler
 __all__ = ["DirectoryMount", "MountTable", "parse_mount"]
 
 
-@dataclass(frozen=True)
-class DirectoryMount:
+class DirectoryMount(NamedTuple):
     """A directory served under *prefix* by *handler_class* (a configured files handler)."""
 
     prefix: str

@@ -17,8 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from ..dev.accesslog import AccessLog, color_enabled
 from ..dev.hostcheck import HostCheck, is_loopback
@@ -26,7 +25,9 @@ from ..files.cache import FileCache
 from ..files.handler import SimpleHTTPRequestHandler
 from ..handler.base import BaseHTTPRequestHandler
 from ..handler.defaults import DEVSERVE
-from ..handler.hooks import RequestCheck
+
+if TYPE_CHECKING:
+    from ..handler.hooks import RequestCheck
 
 __all__ = ["DEV_TYPES", "Profile", "UsageError", "configured"]
 
@@ -62,8 +63,7 @@ def configured(base: Handler, attributes: dict[str, Any]) -> Handler:
     return type(base.__name__, (base,), attributes)  # type: ignore[return-value]
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):
     """What the command line asked for, in the terms both modes serve with."""
 
     #: The HTTP version answered with (``-p``).
@@ -79,7 +79,7 @@ class Profile:
     #: The ``-b`` address, or ``None`` for loopback on both families.
     bind: str | None
     #: The files options (:meth:`files_attributes`), as given.
-    files: argparse.Namespace = field(compare=False)
+    files: argparse.Namespace
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Profile:

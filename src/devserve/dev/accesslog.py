@@ -17,8 +17,7 @@ import sys
 import time
 from typing import TextIO
 
-from ..handler.hooks import ResponseRecord
-from ..handler.messages import LOG_ESCAPES, log_timestamp
+from ..handler.messages import LOG_ESCAPES, ResponseRecord, log_timestamp
 
 __all__ = ["AccessLog", "color_enabled", "paint"]
 

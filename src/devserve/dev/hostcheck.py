@@ -19,7 +19,7 @@ import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..handler.hooks import Refusal
+from ..handler.messages import Refusal
 from ..http11.head import RequestHead
 
 __all__ = ["HostCheck", "HostCheckMiddleware", "host_allowed", "is_loopback", "refusal"]

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 
 __all__ = ["CachedFile", "FileCache"]
 
 
-@dataclass(slots=True)
 class CachedFile:
     """A file's bytes with the stat result they were read under.
 
@@ -26,11 +24,16 @@ class CachedFile:
     time it needs them, so they too are computed once per file version.
     """
 
-    identity: tuple[int, int, int, int]
-    stat: os.stat_result
-    data: bytes
-    content_type: str | None = None
-    last_modified: str | None = None
+    __slots__ = ("content_type", "data", "identity", "last_modified", "stat")
+
+    def __init__(
+        self, identity: tuple[int, int, int, int], stat: os.stat_result, data: bytes
+    ) -> None:
+        self.identity = identity
+        self.stat = stat
+        self.data = data
+        self.content_type: str | None = None
+        self.last_modified: str | None = None
 
 
 def identity(info: os.stat_result) -> tuple[int, int, int, int]:

@@ -24,33 +24,24 @@ import mimetypes
 import os
 import posixpath
 import re
-import secrets
 import stat
 import sys
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from ..handler.base import BaseHTTPRequestHandler
-from ..handler.hooks import PageTransform
 from ..http11.conditional import make_etag, modified_since, none_match, range_condition_holds
 from ..http11.fields import TOKEN_TEXT
-from ..http11.negotiation import choose_coding, prefers_json
-from ..http11.ranges import (
-    ByteRange,
-    MultipartPart,
-    RangeNotSatisfiable,
-    content_range,
-    multipart_layout,
-    parse_range,
-)
 from ..http11.target import origin_form
 from .cache import CachedFile, FileCache
-from .listing import SORT_KEYS, render_html, render_json, scan_directory, sort_entries
 from .paths import contained, hidden_segment, request_segments, windows_trick
+
+if TYPE_CHECKING:
+    from ..handler.hooks import PageTransform
+    from ..http11.ranges import MultipartPart
 
 __all__ = ["SimpleHTTPRequestHandler"]
 
@@ -65,16 +56,26 @@ _ASCII_SPACE = " \t\n\r\x0b\x0c"
 _EXPOSED = "Content-Range, Content-Length, Content-Encoding, Accept-Ranges, ETag, Last-Modified"
 
 
-@dataclass
 class _BodyPlan:
     """What :meth:`SimpleHTTPRequestHandler.do_GET` sends from the file send_head opened."""
 
-    file: BinaryIO
-    offset: int
-    count: int
-    whole: bool
-    parts: list[MultipartPart] | None = None
-    tail: bytes = b""
+    __slots__ = ("count", "file", "offset", "parts", "tail", "whole")
+
+    def __init__(
+        self,
+        file: BinaryIO,
+        offset: int,
+        count: int,
+        whole: bool,
+        parts: list[MultipartPart] | None = None,
+        tail: bytes = b"",
+    ) -> None:
+        self.file = file
+        self.offset = offset
+        self.count = count
+        self.whole = whole
+        self.parts = parts
+        self.tail = tail
 
 
 class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
@@ -429,34 +430,16 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
                 cached.last_modified = last_modified
         else:
             last_modified = cached.last_modified
-        try:
-            ranges = self._requested_ranges(size, int(fs.st_mtime), etag)
-        except RangeNotSatisfiable:
-            self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
-            self.send_header("Content-Range", content_range(None, size))
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+        value = self._range_value(int(fs.st_mtime), etag)
+        outcome = "whole" if value is None else self._send_partial_head(f, ctype, size, value)
+        if outcome == "unsatisfiable":
             f.close()
             return None
-        if not ranges:
+        if outcome == "whole":
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-type", ctype)
             self.send_header("Content-Length", str(size))
             self._plan = _BodyPlan(f, 0, size, whole=True)
-        elif len(ranges) == 1:
-            byte_range = ranges[0]
-            self.send_response(HTTPStatus.PARTIAL_CONTENT)
-            self.send_header("Content-type", ctype)
-            self.send_header("Content-Range", content_range(byte_range, size))
-            self.send_header("Content-Length", str(byte_range.length))
-            self._plan = _BodyPlan(f, byte_range.first, byte_range.length, whole=False)
-        else:
-            boundary = secrets.token_hex(16)
-            parts, tail, total = multipart_layout(ranges, size, ctype, boundary)
-            self.send_response(HTTPStatus.PARTIAL_CONTENT)
-            self.send_header("Content-type", "multipart/byteranges; boundary=" + boundary)
-            self.send_header("Content-Length", str(total))
-            self._plan = _BodyPlan(f, 0, 0, whole=False, parts=parts, tail=tail)
         if coding is not None:
             self.send_header("Content-Encoding", coding)
         self.send_header("Last-Modified", last_modified)
@@ -485,13 +468,12 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         if_modified_since = headers.get("If-Modified-Since")
         return if_modified_since is not None and not modified_since(if_modified_since, mtime)
 
-    def _requested_ranges(
-        self, size: int, last_modified: int, etag: str | None
-    ) -> list[ByteRange] | None:
+    def _range_value(self, last_modified: int, etag: str | None) -> str | None:
+        """The ``Range`` value that applies to this request, or ``None``."""
         if not self.range_requests or self.command != "GET":
             # RFC 9110 §14.2: Range is defined for GET only; HEAD gets the 200 head.
             return None
-        value = self.headers.get("Range")
+        value: str | None = self.headers.get("Range")
         if value is None:
             return None
         condition = self.headers.get("If-Range")
@@ -499,7 +481,47 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             condition, etag, last_modified, time.time()
         ):
             return None
-        return parse_range(value, size, max_ranges=self.max_ranges)
+        return value
+
+    def _send_partial_head(self, f: BinaryIO, ctype: str, size: int, value: str) -> str:
+        """Send a 206 or 416 head for ``Range: value``; return what was sent.
+
+        "partial" (206), "unsatisfiable" (416), or "whole": the range is ignored.
+        """
+        # Loaded with the first Range request: most servers never see one.
+        from ..http11.ranges import (
+            RangeNotSatisfiable,
+            content_range,
+            multipart_layout,
+            parse_range,
+        )
+
+        try:
+            ranges = parse_range(value, size, max_ranges=self.max_ranges)
+        except RangeNotSatisfiable:
+            self.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
+            self.send_header("Content-Range", content_range(None, size))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return "unsatisfiable"
+        if not ranges:
+            return "whole"  # a Range that does not parse, or too many: ignored
+        self.send_response(HTTPStatus.PARTIAL_CONTENT)
+        if len(ranges) == 1:
+            byte_range = ranges[0]
+            self.send_header("Content-type", ctype)
+            self.send_header("Content-Range", content_range(byte_range, size))
+            self.send_header("Content-Length", str(byte_range.length))
+            self._plan = _BodyPlan(f, byte_range.first, byte_range.length, whole=False)
+            return "partial"
+        import secrets
+
+        boundary = secrets.token_hex(16)
+        parts, tail, total = multipart_layout(ranges, size, ctype, boundary)
+        self.send_header("Content-type", "multipart/byteranges; boundary=" + boundary)
+        self.send_header("Content-Length", str(total))
+        self._plan = _BodyPlan(f, 0, 0, whole=False, parts=parts, tail=tail)
+        return "partial"
 
     def _choose_coding(self, path: str, info: os.stat_result) -> tuple[str | None, str]:
         if not self.precompressed:
@@ -518,6 +540,8 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         if not available:
             return None, path
         self._vary = ("Accept-Encoding",)
+        from ..http11.negotiation import choose_coding
+
         coding = choose_coding(self.headers.get("Accept-Encoding"), available)
         if coding is None:
             return None, path
@@ -600,6 +624,10 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         :attr:`json_listing`, ``Accept: application/json`` gets JSON instead.
         On error, sends 404 and returns ``None``.
         """
+        # Loaded with the first listing: a server that only sends files never needs it.
+        from ..http11.negotiation import prefers_json
+        from .listing import SORT_KEYS, render_html, render_json, scan_directory, sort_entries
+
         directory = os.fspath(path)
 
         def keep(item: os.DirEntry[str]) -> bool:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import datetime
 import html
-import json
 import os
 import stat
 import urllib.parse
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["SORT_KEYS", "Entry", "render_html", "render_json", "scan_directory", "sort_entries"]
 
@@ -27,8 +26,7 @@ __all__ = ["SORT_KEYS", "Entry", "render_html", "render_json", "scan_directory",
 SORT_KEYS = ("name", "size", "modified")
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One directory entry as listed: name, kind, size and modification time."""
 
     name: str
@@ -214,4 +212,6 @@ def render_json(entries: list[Entry], urlpath: str) -> bytes:
         ],
     }
     # ensure_ascii keeps undecodable names (lone surrogates) representable.
+    import json  # only for clients that ask for JSON: it costs 3 ms at start-up
+
     return (json.dumps(document, ensure_ascii=True, indent=1) + "\n").encode("ascii")

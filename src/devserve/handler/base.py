@@ -49,11 +49,11 @@ from ..http11.response import Framing, can_chunk, choose_framing, connection_fie
 from ..net.streams import Waited, reset_connection
 from .body import RequestBody
 from .connection import ConnectionHandler
-from .hooks import RequestCheck, Responder, ResponseLog, ResponseRecord
 from .messages import (
     DEFAULT_ERROR_CONTENT_TYPE,
     DEFAULT_ERROR_MESSAGE,
     LOG_ESCAPES,
+    ResponseRecord,
     error_page,
     log_timestamp,
 )
@@ -61,6 +61,8 @@ from .response_body import ResponseBody
 
 if TYPE_CHECKING:
     from typing_extensions import Self
+
+    from .hooks import RequestCheck, Responder, ResponseLog
 
 __all__ = [
     "DEFAULT_ERROR_CONTENT_TYPE",

@@ -8,9 +8,7 @@ places can disagree about a timeout or a limit.
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..http11.limits import DEFAULT_LIMITS, Limits
 from ..version import __version__
@@ -18,8 +16,7 @@ from ..version import __version__
 __all__ = ["DEVSERVE", "HandlerDefaults"]
 
 
-@dataclass(frozen=True)
-class HandlerDefaults:
+class HandlerDefaults(NamedTuple):
     """Values of :class:`~devserve.BaseHTTPRequestHandler` attributes, as a set.
 
     .. versionadded:: 0.1
@@ -37,7 +34,7 @@ class HandlerDefaults:
 
     def attributes(self) -> dict[str, Any]:
         """Return the values as class attributes for a handler subclass."""
-        return dataclasses.asdict(self) | {"limits": self.limits}
+        return dict(self._asdict())
 
 
 #: What devserve's own entry points serve with: HTTP/1.1, strict parsing, an idle and
@@ -49,7 +46,7 @@ DEVSERVE = HandlerDefaults(
     idle_timeout=75.0,
     head_timeout=10.0,
     timeout=60.0,
-    limits=dataclasses.replace(DEFAULT_LIMITS, max_body_size=1 << 30),
+    limits=DEFAULT_LIMITS.replace(max_body_size=1 << 30),
     announce_close=True,
     server_version="devserve/" + __version__,
 )

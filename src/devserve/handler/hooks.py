@@ -5,11 +5,14 @@ mounts, live reload's event stream) is an object set as a class attribute of a
 handler subclass; the handler calls it at one named point of a request's life.  No
 feature overrides a handler method to get there, and the handler imports none of them.
 Rule 2: the drop-in classes set no hook, so they behave exactly as :mod:`http.server`.
+Rule 3: these are protocols for type checkers and readers; nothing imports this module
+at run time to serve a request (what flows through the hooks, a
+:class:`~devserve.handler.messages.Refusal` or a
+:class:`~devserve.handler.messages.ResponseRecord`, is in :mod:`devserve.handler.messages`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -17,24 +20,9 @@ if TYPE_CHECKING:
 
     from ..http11.head import RequestHead
     from .base import BaseHTTPRequestHandler
+    from .messages import Refusal, ResponseRecord
 
-__all__ = [
-    "PageTransform",
-    "Refusal",
-    "RequestCheck",
-    "Responder",
-    "ResponseLog",
-    "ResponseRecord",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why a request is refused: the status to answer, its reason and an explanation."""
-
-    status: int
-    message: str
-    explain: str | None = None
+__all__ = ["PageTransform", "RequestCheck", "Responder", "ResponseLog"]
 
 
 class RequestCheck(Protocol):
@@ -56,24 +44,6 @@ class Responder(Protocol):
     """
 
     def respond(self, handler: BaseHTTPRequestHandler) -> bool: ...
-
-
-@dataclass(slots=True)
-class ResponseRecord:
-    """What the handler knows about one response once it is complete.
-
-    ``sent`` counts the bytes written to the connection for it (head and body),
-    or is ``None`` when the handler's ``wfile`` is not its own writer;
-    ``seconds`` runs from the request line to the last byte; ``note`` is the
-    message of an error the handler sent.
-    """
-
-    client: str
-    requestline: str
-    status: int | None = None
-    sent: int | None = None
-    seconds: float | None = None
-    note: str | None = None
 
 
 class ResponseLog(Protocol):

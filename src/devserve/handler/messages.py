@@ -1,4 +1,4 @@
-"""What a handler says: the error page it sends and the log lines it writes.
+"""What a handler says: the errors it sends and what its log lines are made of.
 
 Rule 1: everything from the request that reaches a page is HTML-escaped (bpo-1100201),
 and everything that reaches a log line has its control characters escaped
@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import html
 import time
+from typing import NamedTuple
 
 __all__ = [
     "DEFAULT_ERROR_CONTENT_TYPE",
     "DEFAULT_ERROR_MESSAGE",
     "LOG_ESCAPES",
     "MONTH_NAMES",
+    "Refusal",
+    "ResponseRecord",
     "error_page",
     "log_timestamp",
 ]
@@ -71,3 +74,31 @@ def log_timestamp(
     """Return *timestamp* (default: now) in local time as the stdlib's log writes it."""
     year, month, day, hour, minute, second, *_ = time.localtime(timestamp)
     return "%02d/%3s/%04d %02d:%02d:%02d" % (day, month_names[month], year, hour, minute, second)
+
+
+class Refusal(NamedTuple):
+    """Why a request is refused: the status to answer, its reason and an explanation."""
+
+    status: int
+    message: str
+    explain: str | None = None
+
+
+class ResponseRecord:
+    """What the handler knows about one response once it is complete.
+
+    ``sent`` counts the bytes written to the connection for it (head and body),
+    or is ``None`` when the handler's ``wfile`` is not its own writer;
+    ``seconds`` runs from the request line to the last byte; ``note`` is the
+    message of an error the handler sent.
+    """
+
+    __slots__ = ("client", "note", "requestline", "seconds", "sent", "status")
+
+    def __init__(self, client: str, requestline: str) -> None:
+        self.client = client
+        self.requestline = requestline
+        self.status: int | None = None
+        self.sent: int | None = None
+        self.seconds: float | None = None
+        self.note: str | None = None

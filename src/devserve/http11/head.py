@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import (
     BadFraming,
@@ -72,8 +72,7 @@ _SPECIAL_FIELDS = {
 }
 
 
-@dataclass(slots=True)
-class RequestLine:
+class RequestLine(NamedTuple):
     """A parsed request line; ``version`` is ``"HTTP/0.9"`` for a two-word line."""
 
     method: str
@@ -82,7 +81,6 @@ class RequestLine:
     version_info: tuple[int, int]
 
 
-@dataclass(slots=True)
 class RequestHead:
     """A parsed request head: the line, the fields, and the facts framing needs.
 
@@ -95,13 +93,40 @@ class RequestHead:
     (RFC 9112 §3.2.2), else the ``Host`` field's value, or ``None``.
     """
 
-    line: RequestLine
-    fields: list[tuple[str, str]]
-    content_length: int | None = None
-    chunked: bool = False
-    connection: tuple[str, ...] = ()
-    host: str | None = None
-    expect: str | None = None
+    __slots__ = ("chunked", "connection", "content_length", "expect", "fields", "host", "line")
+
+    def __init__(
+        self,
+        line: RequestLine,
+        fields: list[tuple[str, str]],
+        content_length: int | None = None,
+        chunked: bool = False,
+        connection: tuple[str, ...] = (),
+        host: str | None = None,
+        expect: str | None = None,
+    ) -> None:
+        self.line = line
+        self.fields = fields
+        self.content_length = content_length
+        self.chunked = chunked
+        self.connection = connection
+        self.host = host
+        self.expect = expect
+
+    def __repr__(self) -> str:
+        return "RequestHead(%s)" % ", ".join(
+            "%s=%r" % (name, getattr(self, name)) for name in _HEAD_FIELDS
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RequestHead):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _HEAD_FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+
+_HEAD_FIELDS = ("line", "fields", "content_length", "chunked", "connection", "host", "expect")
 
 
 def parse_request_line(content: bytes, *, strict: bool) -> RequestLine:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "ByteRange",
@@ -35,8 +35,7 @@ _MAX_DIGITS = 18
 _HUGE = 10**_MAX_DIGITS
 
 
-@dataclass(frozen=True)
-class ByteRange:
+class ByteRange(NamedTuple):
     """An inclusive range of byte offsets, ``first`` to ``last``, inside a representation."""
 
     first: int
@@ -137,8 +136,7 @@ def content_range(byte_range: ByteRange | None, size: int) -> str:
     return "bytes %d-%d/%d" % (byte_range.first, byte_range.last, size)
 
 
-@dataclass(frozen=True)
-class MultipartPart:
+class MultipartPart(NamedTuple):
     """One part of a ``multipart/byteranges`` body: its head, then *range* of the file."""
 
     head: bytes

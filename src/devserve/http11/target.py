@@ -10,13 +10,12 @@ decodes it once, its own way (files to a file name, WSGI to latin-1 bytes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Target", "origin_form", "split_target"]
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """A request target split into its parts.
 
     ``path`` is percent-encoded; it is ``"/"`` for an absolute-form target

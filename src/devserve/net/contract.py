@@ -12,16 +12,14 @@ with :attr:`ParkableHandler.parked` true, the host owns it again.
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from ..http11.limits import Limits
 
 __all__ = ["Arrival", "ConnectionHost", "ParkableHandler", "ParsingPolicy"]
 
 
-@dataclass(frozen=True, slots=True)
-class Arrival:
+class Arrival(NamedTuple):
     """Bytes of a request the host read before a handler took the connection.
 
     ``arrived`` is when the first of them came (:func:`time.monotonic`), so a head

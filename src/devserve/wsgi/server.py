@@ -2,6 +2,9 @@
 
 Rule 1: the server holds what every request shares (:attr:`WSGIServer.base_environ`)
 and the application; everything about one request is the handler's.
+Rule 2: this module has :mod:`wsgiref.simple_server`'s names (``WSGIServer``,
+``WSGIRequestHandler``, ``make_server``), so code written for it needs only its import
+changed.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from ..handler.base import BaseHTTPRequestHandler
 from ..handler.defaults import DEVSERVE
 from ..net.bounded import BoundedHTTPServer
 from .file_wrapper import FileWrapper
-from .handler import WSGIApplication, WSGIHandler
+from .handler import WSGIApplication, WSGIHandler, WSGIRequestHandler
 
-__all__ = ["WSGIServer", "make_server"]
+__all__ = ["WSGIRequestHandler", "WSGIServer", "make_server"]
 
 
 class WSGIServer(BoundedHTTPServer):
