@@ -7,8 +7,8 @@ import email.policy
 import functools
 import gzip
 import http.client
-import ntpath
 import json
+import ntpath
 import os
 import socket
 import subprocess

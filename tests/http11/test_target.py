@@ -43,7 +43,7 @@ def test_split_target(target: str, path: str, query: str, authority: str | None)
         "asterisk",
         "authority",
         "not-absolute",
-    ],  # fmt: skip
+    ],
 )
 def test_origin_form_keeps_path_and_query(target: str, origin: str) -> None:
     assert origin_form(target) == origin
