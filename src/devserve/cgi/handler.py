@@ -35,6 +35,7 @@ from ..files.paths import hidden_segment, request_segments, windows_trick
 from ..http11 import body_allowed
 from ..http11.response import Framing
 from ..http11.target import origin_form
+from ..net.servers import HTTPServer
 from .environ import ScriptRequest, build_environ
 from .process import ScriptProcess, ScriptTimeout
 from .script_head import BadScriptResponse, ScriptHead, parse_script_head
@@ -294,8 +295,8 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
                 query_string=query,
                 server_protocol=self.request_version,
                 server_software=self.version_string(),
-                server_name=str(getattr(self.server, "server_name", "")),
-                server_port=int(getattr(self.server, "server_port", 0)),
+                server_name=self._server_name(),
+                server_port=self._server_port(),
                 remote_addr=str(self.client_address[0]),
                 headers=list(self.headers.items()),
                 content_length=length,
@@ -305,6 +306,18 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
             if process is not None:
                 stack.callback(self._end_script, process)
                 self._relay(script_name, process)
+
+    def _server_name(self) -> str:
+        server = self.server
+        if isinstance(server, HTTPServer):
+            return server.server_name
+        return str(server.server_address[0]) if isinstance(server.server_address, tuple) else ""
+
+    def _server_port(self) -> int:
+        server = self.server
+        if isinstance(server, HTTPServer):
+            return server.server_port
+        return int(server.server_address[1]) if isinstance(server.server_address, tuple) else 0
 
     def _command(self, script_file: str, interpreted: bool, query: str) -> list[str]:
         argv = [script_file]

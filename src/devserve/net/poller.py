@@ -13,6 +13,7 @@ import select
 import selectors
 import socket
 import threading
+import time
 
 __all__ = ["Poller", "SelectorPoller", "make_poller"]
 
@@ -87,25 +88,33 @@ class SelectorPoller(Poller):
 
     def poll(self, timeout: float) -> list[int]:
         self._owner = threading.get_ident()
+        deadline = time.monotonic() + timeout
+        while True:
+            self._take_rearmed()
+            ready, woken = [], False
+            for key, _events in self._selector.select(max(0.0, deadline - time.monotonic())):
+                fd = key.fd
+                if key.fileobj is self._wake_r:
+                    woken = True
+                    with contextlib.suppress(OSError):
+                        self._wake_r.recv(4096)
+                    continue
+                if fd in self._oneshot:
+                    self._selector.unregister(fd)
+                ready.append(fd)
+            # Woken only to re-arm: select again, so the re-armed socket is seen now.
+            if ready or not woken or time.monotonic() >= deadline:
+                return ready
+
+    def _take_rearmed(self) -> None:
         while True:
             try:
                 fd = self._rearmed.get_nowait()
             except queue.Empty:
-                break
+                return
             if fd in self._oneshot:
                 with contextlib.suppress(KeyError, ValueError):
                     self._selector.register(fd, selectors.EVENT_READ)
-        ready = []
-        for key, _events in self._selector.select(timeout):
-            fd = key.fd
-            if key.fileobj is self._wake_r:
-                with contextlib.suppress(OSError):
-                    self._wake_r.recv(4096)
-                continue
-            if fd in self._oneshot:
-                self._selector.unregister(fd)
-            ready.append(fd)
-        return ready
 
     def close(self) -> None:
         self._selector.close()
