@@ -88,6 +88,7 @@ function functools.partial library/functools.html
 mod selectors library/selectors.html
 mod dataclasses library/dataclasses.html
 class typing.Protocol library/typing.html
+mod os.path library/os.path.html
 """
 
 

@@ -258,3 +258,22 @@ def test_chunked_writer() -> None:
     assert ChunkedWriter.last_chunk() == b"0\r\n\r\n"
     wire = ChunkedWriter.chunk(b"ab") + ChunkedWriter.chunk(b"") + ChunkedWriter.last_chunk()
     assert ChunkedReader(io.BytesIO(wire)).read() == b"ab"
+
+
+@pytest.mark.parametrize(
+    ("value", "length"),
+    [("12", 12), ("007", 7)],
+    ids=["digits", "leading-zeros"],
+)
+def test_a_response_length_given_as_text_follows_the_same_rule(value: str, length: int) -> None:
+    assert content_length_value(value) == length
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["+1", "1_0", "\u0661", "12 ", "é"],
+    ids=["sign", "underscore", "arabic-digit", "blank", "latin-1-letter"],
+)
+def test_a_response_length_given_as_text_is_refused_as_bytes_would_be(value: str) -> None:
+    with pytest.raises(BadFraming):
+        content_length_value(value)

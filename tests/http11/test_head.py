@@ -11,6 +11,7 @@ from devserve.http11 import (
     BadHeader,
     BadRequestLine,
     BodyTooLarge,
+    IncompleteMessage,
     Limits,
     RequestHead,
     RequestLine,
@@ -245,3 +246,31 @@ def test_unsupported_version_has_the_stdlib_explanation() -> None:
     with pytest.raises(UnsupportedHTTPVersion) as info:
         parse_request_line(b"GET / HTTP/2.0", strict=True)
     assert (info.value.message, info.value.explain) == ("Invalid HTTP version (2.0)", None)
+
+
+def test_a_head_compares_and_shows_its_values() -> None:
+    head, _ = parse_request_head(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    again, _ = parse_request_head(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert head == again
+    assert head != parse_request_head(b"GET /x HTTP/1.1\r\nHost: h\r\n\r\n")[0]
+    assert head != "GET /"
+    assert repr(head).startswith("RequestHead(line=RequestLine(method='GET'")
+    assert "host='h'" in repr(head)
+
+
+def test_parse_request_head_finds_no_request_in_a_blank_lenient_line() -> None:
+    # The serving path says nothing to a blank line (as http.server); as a whole-head
+    # parse, that is a head that never came.
+    with pytest.raises(IncompleteMessage):
+        parse_request_head(b"\r\n", strict=False)
+
+
+def test_parse_request_hands_over_the_line_before_reading_the_fields() -> None:
+    # A server needs the method and version to answer a fault in the fields after it.
+    from devserve.http11.head import parse_request
+
+    seen: list[RequestLine] = []
+    source = io.BytesIO(b"Bad Header\r\n\r\n")
+    with pytest.raises(BadHeader):
+        parse_request(b"POST /x HTTP/1.0\r\n", source, strict=True, on_line=seen.append)
+    assert seen == [RequestLine("POST", "/x", "HTTP/1.0", (1, 0))]

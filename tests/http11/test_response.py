@@ -95,3 +95,100 @@ def test_fields_refuse_response_splitting(name: str, value: str, match: str) -> 
 def test_body_allowed(code: int, method: str | None, allowed: bool) -> None:
     # Regression: 205 Reset Content was allowed a body (RFC 9110 §15.3.6 forbids it).
     assert body_allowed(code, method) is allowed
+
+
+# -- framing: decided here for do_* handlers, WSGI applications and CGI scripts alike ----
+
+from devserve.http11.response import (  # noqa: E402
+    Framing,
+    can_chunk,
+    choose_framing,
+    connection_field,
+    parse_status,
+)
+
+
+@pytest.mark.parametrize(
+    ("request_version", "protocol_version", "allowed"),
+    [
+        ("HTTP/1.1", "HTTP/1.1", True),
+        ("HTTP/1.0", "HTTP/1.1", False),
+        ("HTTP/1.1", "HTTP/1.0", False),
+        ("HTTP/0.9", "HTTP/1.1", False),
+    ],
+    ids=["both-1.1", "client-1.0", "server-1.0", "client-0.9"],
+)
+def test_chunking_needs_both_parties_at_http11(
+    request_version: str, protocol_version: str, allowed: bool
+) -> None:
+    assert can_chunk(request_version, protocol_version) is allowed
+
+
+@pytest.mark.parametrize(
+    ("code", "method", "length", "chunked", "framing"),
+    [
+        (200, "GET", 5, True, Framing.LENGTH),
+        (200, "GET", None, True, Framing.CHUNKED),
+        (200, "GET", None, False, Framing.CLOSE),
+        (200, "HEAD", 5, True, Framing.NONE),
+        (204, "GET", None, True, Framing.NONE),
+        (304, "GET", 5, True, Framing.NONE),
+        (101, "GET", None, True, Framing.NONE),
+        (500, "POST", 0, False, Framing.LENGTH),
+    ],
+    ids=["length", "chunked", "close", "head", "204", "304", "101", "empty-length"],
+)
+def test_choose_framing(
+    code: int, method: str, length: int | None, chunked: bool, framing: Framing
+) -> None:
+    assert choose_framing(code, method, length=length, chunked=chunked) is framing
+
+
+@pytest.mark.parametrize(
+    ("close", "framing", "announce", "version", "value"),
+    [
+        (True, Framing.CLOSE, False, "HTTP/1.1", "close"),  # only closing ends the body
+        (False, Framing.CLOSE, False, "HTTP/1.1", "close"),
+        (True, Framing.LENGTH, False, "HTTP/1.1", None),  # the stdlib says nothing
+        (True, Framing.LENGTH, True, "HTTP/1.1", "close"),
+        (False, Framing.LENGTH, True, "HTTP/1.1", None),
+        (False, Framing.CHUNKED, True, "HTTP/1.0", "keep-alive"),
+        (False, Framing.LENGTH, True, "HTTP/1.0", "keep-alive"),
+        (False, Framing.NONE, False, "HTTP/1.0", None),
+    ],
+    ids=["delimited", "delimited-persistent", "quiet", "announced-close", "persistent-1.1",
+         "chunked-1.0-keep-alive", "keep-alive-1.0", "drop-in-1.0"],
+)  # fmt: skip
+def test_connection_field(
+    close: bool, framing: Framing, announce: bool, version: str, value: str | None
+) -> None:
+    assert (
+        connection_field(close=close, framing=framing, announce=announce, request_version=version)
+        == value
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("200 OK", (200, "OK")),
+        ("404", (404, None)),
+        ("599 Weird\tone", (599, "Weird\tone")),
+        ("200  Two spaces", (200, "Two spaces")),
+    ],
+    ids=["reason", "bare-code", "tab-in-reason", "two-spaces"],
+)
+def test_parse_status(text: str, expected: tuple[int, str | None]) -> None:
+    assert parse_status(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["OK", "20 OK", "2000 OK", "600 Nope", "099 Low", "200OK", "200 OK\r\nX: y", "200 \x00",
+     "\uff1000 OK"],
+    ids=["no-code", "two-digits", "four-digits", "over-599", "under-100", "no-space", "crlf",
+         "nul", "unicode-digit"],
+)  # fmt: skip
+def test_parse_status_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match=r"status|reason"):
+        parse_status(text)

@@ -149,6 +149,9 @@ def pull_chunked(data: bytes, limits: Limits) -> tuple[str, int]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=chunked_bodies, cuts=st.lists(st.integers(0, 120), max_size=6))
 @example(data=b"5\r\nhello\r\n0\r\nT: v\r\n\r\nNEXT", cuts=[2, 9])
+@example(data=b"0\r\nContent-Length: 1\r\n\r\n", cuts=[])  # a forbidden trailer
+@example(data=b"0\r\nT: v\r\n\n", cuts=[])  # a bare LF ends the trailers
+@example(data=b"0\r\n" + b"T: v\r\n" * 6, cuts=[])  # too many trailer lines (small limits)
 @example(data=b"3\r\nabcX\r\n", cuts=[6])
 def test_chunked_body_scanner_agrees_with_the_reader_at_every_prefix(
     data: bytes, cuts: list[int], limits: Limits

@@ -2,11 +2,13 @@
 
 :class:`Devserve` runs ``python -m devserve`` (files mode) and reads its port from the
 banner; :func:`start_app` and :func:`stop_app` run and stop the ``--app`` mode;
-:func:`flask_project` writes a small Flask project with a template and a stylesheet.
+:func:`flask_project` writes a small Flask project with a template and a stylesheet;
+:class:`DevserveProcess` runs either mode in a directory and reads stderr while it runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import selectors
@@ -14,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from support import processes
@@ -128,3 +131,113 @@ def flask_project(root: Path) -> Path:
     )
     (root / "static" / "site.css").write_text("h1 { color: red }")
     return root
+
+
+BANNER_END = "press Ctrl+C to stop"
+
+
+class DevserveProcess:
+    """``python -m devserve *args`` in *cwd*, both modes: the banner read, stderr while it runs.
+
+    Both pipes are read raw and without blocking (:meth:`wait_for_stderr`), so a test
+    can wait for an access-log line instead of sleeping; :meth:`stop` sends Ctrl+C to
+    the process by its pid (SIGKILL to it and its children past the timeout) and
+    returns ``(status, stdout, stderr)``.  Bytecode is not written: a reload test that
+    edits a module must not be served a stale ``.pyc``.
+    """
+
+    def __init__(
+        self, *args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        environment = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **(env or {}),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "devserve", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=environment,
+            preexec_fn=processes.default_sigint,
+        )
+        self._out = b""
+        self._err = b""
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
+        self._open = {self.process.stdout.fileno(): "out", self.process.stderr.fileno(): "err"}
+        self._result: tuple[int, str, str] | None = None
+        self._pump(lambda: BANNER_END in self.stdout, TIMEOUT * 2)
+        #: ``(scheme, host, port)`` for each ``Serving ...`` line.
+        self.banner = [(m[1], m[2], int(m[3])) for m in BANNER.finditer(self.stdout)]
+
+    @property
+    def stdout(self) -> str:
+        return self._out.decode(errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        return self._err.decode(errors="replace")
+
+    @property
+    def port(self) -> int:
+        return self.banner[0][2]
+
+    def _pump(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Read both pipes until *done()*, both pipes end, or *timeout*; return *done()*."""
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            for fd in self._open:
+                selector.register(fd, selectors.EVENT_READ)
+            while not done() and self._open:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                for key, _events in selector.select(remaining):
+                    chunk = os.read(key.fd, 65536)
+                    if not chunk:
+                        selector.unregister(key.fd)
+                        del self._open[key.fd]
+                    elif self._open[key.fd] == "out":
+                        self._out += chunk
+                    else:
+                        self._err += chunk
+        return done()
+
+    def wait_for_stderr(self, text: str, count: int = 1, timeout: float = TIMEOUT) -> str:
+        """Wait until *text* appears *count* times on stderr; return stderr so far."""
+        self._pump(lambda: self.stderr.count(text) >= count, timeout)
+        return self.stderr
+
+    def _children(self) -> list[int]:
+        pid = self.process.pid
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                return [int(child) for child in f.read().split()]
+        except OSError:
+            return []
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str, str]:
+        """Stop the process by its pid (Ctrl+C by default); return status, stdout, stderr."""
+        if self._result is not None:
+            return self._result
+        if self.process.poll() is None:
+            os.kill(self.process.pid, sig)
+        try:
+            self.process.wait(timeout=TIMEOUT * 2)
+        except subprocess.TimeoutExpired:
+            for child in self._children():
+                with contextlib.suppress(OSError):
+                    os.kill(child, signal.SIGKILL)
+            self.process.kill()
+            self.process.wait()
+        # Whatever the process (and a reloader's child) wrote before leaving.
+        self._pump(lambda: False, TIMEOUT)
+        assert self.process.stdout is not None
+        assert self.process.stderr is not None
+        self.process.stdout.close()
+        self.process.stderr.close()
+        self._result = (self.process.returncode, self.stdout, self.stderr)
+        return self._result

@@ -6,7 +6,7 @@ devserve does differently by default (HTTP/1.1, loopback only, the safer file
 options) is listed in ``--help`` and in docs/differences.
 Rule 2: options are read once, into one :class:`~devserve.cli.profile.Profile` that
 both modes (a directory, ``--app``) serve with; a combination that cannot be served is
-refused here with a usage error (:func:`_check`).
+refused here with a usage error (``_check()``).
 Rule 3: a user error is one line on stderr and an exit status (2 for a bad argument,
 1 for a failure to start), never a traceback; Ctrl+C and SIGTERM exit with 0.
 Rule 4: a mode's modules are imported only when it runs, so ``devserve --help`` and a

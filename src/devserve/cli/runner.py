@@ -1,9 +1,9 @@
-"""Running servers until told to stop, and :func:`test`, the stdlib's way to do it.
+"""Running servers until told to stop, and :func:`~devserve.test`, the stdlib's way to do it.
 
 Rule 1: one server serves in the calling thread and the others in threads of their
 own; SIGINT and SIGTERM only ask them to stop (:func:`~devserve.net.signals.stop_on_signals`),
 and every one is shut down and closed on the way out.
-Rule 2: :func:`test` keeps :func:`http.server.test`'s signature and behaviour; it lives
+Rule 2: :func:`~devserve.test` keeps :func:`http.server.test`'s signature and behaviour; it lives
 here, above the handler and the servers it joins.
 """
 

@@ -84,7 +84,7 @@ class PageScript:
     A :class:`~devserve.handler.hooks.PageTransform`: set it as a files handler's
     ``page_transform``.  It applies to ``text/html`` in an ASCII-compatible charset
     requested by a browser's navigation (not by a script: see
-    :func:`_document_request`); the handler then sends the page whole and fresh.
+    ``_document_request()``); the handler then sends the page whole and fresh.
 
     .. versionadded:: 0.1
     """

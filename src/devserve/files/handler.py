@@ -371,8 +371,8 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
     def served_path(self) -> str:
         """Return the path (and query) of the request that maps to a file.
 
-        It is :attr:`path` in origin form (RFC 9112 §3.2.2: the absolute form's
-        path is served), below :attr:`mount_prefix`.
+        It is :attr:`~devserve.BaseHTTPRequestHandler.path` in origin form (RFC 9112
+        §3.2.2: the absolute form's path is served), below :attr:`mount_prefix`.
 
         .. versionadded:: 0.1
         """

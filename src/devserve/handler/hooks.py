@@ -30,7 +30,7 @@ class RequestCheck(Protocol):
 
     Called for every request once its head is parsed, before ``Expect:
     100-continue`` is answered and before anything else runs; a
-    :class:`Refusal` is sent as an error and the connection closes.
+    :class:`~devserve.handler.messages.Refusal` is sent as an error and the connection closes.
     """
 
     def __call__(self, head: RequestHead) -> Refusal | None: ...
@@ -47,7 +47,9 @@ class Responder(Protocol):
 
 
 class ResponseLog(Protocol):
-    """Receive a :class:`ResponseRecord` for every response, when it is complete.
+    """Receive the record of every response, when it is complete.
+
+    The record is a :class:`~devserve.handler.messages.ResponseRecord`.
 
     With a log set, the handler writes no access line of its own
     (:meth:`~devserve.BaseHTTPRequestHandler.log_request`) and no line for the

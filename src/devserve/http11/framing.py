@@ -296,8 +296,8 @@ def chunk_size(line: bytes, limits: Limits = DEFAULT_LIMITS) -> int:
     """Return the size a chunk-size line declares; *line* is read with its line ending.
 
     The line is ``1*HEXDIG [ chunk-ext ] CRLF`` (RFC 9112 §7.1): anything else,
-    a line over :attr:`Limits.max_chunk_line` or a size with more significant
-    digits than :attr:`Limits.max_chunk_size_digits` is a 400; a line without
+    a line over :attr:`~devserve.http11.Limits.max_chunk_line` or a size with more significant
+    digits than :attr:`~devserve.http11.Limits.max_chunk_size_digits` is a 400; a line without
     its line ending means the input ended.
     """
     if len(line) > limits.max_chunk_line:

@@ -319,8 +319,8 @@ def read_request_line(
     """Read a request line from *source* as a server does, its line ending included.
 
     A strict read skips one empty line before it (RFC 9112 §2.2).  Returns ``b""``
-    at the end of input; raises :class:`URITooLong` for a line over
-    :attr:`Limits.max_request_line`.
+    at the end of input; raises :class:`~devserve.http11.URITooLong` for a line over
+    :attr:`~devserve.http11.Limits.max_request_line`.
     """
     limit = limits.max_request_line
     raw = source.readline(limit + 1)
@@ -378,7 +378,7 @@ def parse_request_head(
     left positioned at the first byte of the body.  It reads the line with
     :func:`read_request_line` and parses it with :func:`parse_request`, the
     handler's own path; where that finds no request to answer it raises
-    :class:`IncompleteMessage`.
+    :class:`~devserve.http11.IncompleteMessage`.
     """
     source = _CountingSource(io.BytesIO(data) if isinstance(data, bytes) else data)
     head = parse_request(

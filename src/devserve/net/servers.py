@@ -7,7 +7,7 @@ Rule 2: the listen backlog holds a browser's or a load test's burst of connectio
 Rule 3: threads are reused: each connection is still served by a thread of its own,
 as documented, but an idle worker takes the next connection instead of a new thread
 being started for each (about 100 µs a connection).
-Rule 4: TLS is a property of any server (its :attr:`HTTPServer.ssl_context`), not of a
+Rule 4: TLS is a property of any server (its :attr:`~devserve.HTTPServer.ssl_context`), not of a
 class hierarchy; the handshake runs in the connection's own thread with a deadline,
 never in the accept loop, where one silent client would stall every other.
 """

@@ -17,7 +17,7 @@ class FileWrapper:
     """``wsgi.file_wrapper``: wrap a file so the server can send it with :func:`os.sendfile`.
 
     Iterating yields blocks of *blksize* bytes, so any server can send it; when
-    :class:`WSGIHandler` is given one whose file is a regular file opened in binary
+    :class:`~devserve.WSGIHandler` is given one whose file is a regular file opened in binary
     mode, it sends the rest of the file from its current position with
     :meth:`socket.socket.sendfile` instead, and sets ``Content-Length`` when the
     application did not.

@@ -1,6 +1,6 @@
 """WSGIServer and make_server: one WSGI application on devserve's bounded server.
 
-Rule 1: the server holds what every request shares (:attr:`WSGIServer.base_environ`)
+Rule 1: the server holds what every request shares (:attr:`~devserve.WSGIServer.base_environ`)
 and the application; everything about one request is the handler's.
 Rule 2: this module has :mod:`wsgiref.simple_server`'s names (``WSGIServer``,
 ``WSGIRequestHandler``, ``make_server``), so code written for it needs only its import
