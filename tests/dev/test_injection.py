@@ -190,6 +190,10 @@ def app(environ: dict[str, Any], start_response: Any) -> Any:
     if path == "/utf16":
         start_response("200 OK", [("Content-Type", "text/html; charset=UTF-16")])
         return ["<body>x</body>".encode("utf-16")]
+    if path == "/partial":
+        start_response("206 Partial Content", [("Content-Type", "text/html"),
+                                               ("Content-Range", "bytes 6-10/20")])  # fmt: skip
+        return [b"<p>pa"]
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"<body>text</body>"]
 
@@ -237,8 +241,9 @@ def test_app_head_grows_the_length_only(wsgi: Any) -> None:
         ("/utf16", {}, "<body>x</body>".encode("utf-16")),
         ("/text", {}, b"<body>text</body>"),
         ("/page", {"Sec-Fetch-Dest": "empty"}, b"<body><p>page</p></body>"),
+        ("/partial", {}, b"<p>pa"),
     ],
-    ids=["compressed", "utf-16", "not-html", "fetched-by-a-script"],
+    ids=["compressed", "utf-16", "not-html", "fetched-by-a-script", "part-of-a-page"],
 )
 def test_app_other_bodies_pass_untouched(
     wsgi: Any, path: str, headers: dict[str, str], expected: bytes

@@ -131,7 +131,8 @@ class LiveReloadMiddleware:
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             status_code = status[:3]
-            if _injectable(headers) and status_code not in ("204", "304"):
+            # 204 and 304 have no body; a 206 is part of a page, not a page.
+            if _injectable(headers) and status_code not in ("204", "206", "304"):
                 state["head"] = (status, headers, exc_info)
                 return chunks.append
             state.pop("head", None)
