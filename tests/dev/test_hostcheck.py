@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import socket
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from devserve import WSGIHandler
 from devserve.dev.hostcheck import HostCheck, HostCheckMiddleware, host_allowed, is_loopback
 from devserve.testing import serve_in_thread
-from support.sockets import CLIENT_TIMEOUT, QuietHandler
+from support.sockets import CLIENT_TIMEOUT, QuietHandler, read_all
 
 
 @pytest.mark.parametrize(
@@ -106,3 +107,19 @@ def test_middleware_and_wsgi_handler_mixin() -> None:
     with serve_in_thread(app, handler_class=checked) as server:
         assert get(server.port, "127.0.0.1") == (200, b"app")
         assert get(server.port, "attacker.example")[0] == 403
+
+
+def test_the_absolute_form_names_the_host_that_is_checked() -> None:
+    # RFC 9112 §3.2.2: the target's authority replaces Host, for the check too.
+    with serve_in_thread(Hello) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=CLIENT_TIMEOUT) as sock:
+            sock.sendall(
+                b"GET http://evil.example/ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+            )
+            assert read_all(sock).startswith(b"HTTP/1.1 403 ")
+        with socket.create_connection(("127.0.0.1", server.port), timeout=CLIENT_TIMEOUT) as sock:
+            sock.sendall(
+                b"GET http://localhost:1/ HTTP/1.1\r\nHost: evil.example\r\n"
+                b"Connection: close\r\n\r\n"
+            )
+            assert read_all(sock).endswith(b"\r\n\r\nhi")

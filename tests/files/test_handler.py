@@ -465,3 +465,27 @@ def test_listing_json_is_valid_with_undecodable_names(serve: Serve, root: Path) 
     response = get(serve(handler(root)), "/", Accept="application/json")
     names = [e["name"] for e in json.loads(response.body)["entries"]]
     assert name in names
+
+
+# -- the absolute form (RFC 9112 §3.2.2: a server MUST accept it) ---------------------
+
+
+def test_the_absolute_form_is_served_by_its_path(serve: Serve, root: Path) -> None:
+    (root / "2024-01-01T10:00.log").write_bytes(b"log")
+    server = serve(handler(root, strict_paths=True, protocol_version="HTTP/1.1"))
+    origin = "http://127.0.0.1:%d" % server.port
+    answer = server.exchange(
+        b"GET %s/data.bin HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        % origin.encode()
+    )
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert answer.endswith(DATA)
+    log = server.exchange(b"GET %s/2024-01-01T10:00.log HTTP/1.0\r\n\r\n" % origin.encode())
+    assert log.startswith(b"HTTP/1.1 200 ")
+    listing = server.exchange(b"GET %s/sub/?sort=size HTTP/1.0\r\n\r\n" % origin.encode())
+    assert listing.startswith(b"HTTP/1.1 200 ")
+    assert b'href="inner.txt"' in listing
+    assert b"Directory listing for /sub/" in listing
+    redirect = server.exchange(b"GET %s/sub HTTP/1.0\r\n\r\n" % origin.encode())
+    assert redirect.startswith(b"HTTP/1.1 301 ")
+    assert b"\r\nLocation: %s/sub/\r\n" % origin.encode() in redirect
