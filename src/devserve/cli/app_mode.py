@@ -25,12 +25,13 @@ from ..dev.reloader import (
 from ..files.handler import SimpleHTTPRequestHandler
 from ..wsgi.handler import WSGIHandler
 from ..wsgi.server import WSGIServer
+from . import devloop
 from .apploader import AppLoadError, load_app
 from .banner import print_banner
-from .listen import browser_url, listen
+from .listen import listen
 from .mounts import DirectoryMount, MountTable
 from .profile import Profile, configured
-from .runner import serve_until_stopped, start_threads, stop_all
+from .runner import run, start_threads, stop_all
 
 if TYPE_CHECKING:
     from ..handler.hooks import Responder
@@ -127,12 +128,7 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
         )  # fmt: skip
     if live is not None:
         live.start()
-    stopped = serve_until_stopped(servers, live.close if live is not None else None)
-    if live is not None:
-        live.close()
-    if stopped:
-        print("\nKeyboard interrupt received, exiting.", flush=True)
-    return 0
+    return run(servers, live.close if live is not None else None)
 
 
 def _start(servers: Sequence[WSGIServer]) -> None:
@@ -170,8 +166,4 @@ def _announce(servers: Sequence[WSGIServer], options: AppOptions) -> None:
         notes.append("Debug mode: on")
     print_banner(servers, ("App", options.spec), notes)
     if options.open_page:
-        from .devloop import open_browser
-
-        host, port = servers[0].socket.getsockname()[:2]
-        scheme = "https" if options.ssl_context is not None else "http"
-        open_browser(browser_url(host, port, scheme))
+        devloop.open_page(servers[0])

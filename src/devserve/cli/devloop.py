@@ -23,7 +23,17 @@ import sys
 import threading
 from typing import Any
 
-__all__ = ["APP_LIVE_INCLUDE", "add_options", "open_browser", "prepare_tls", "watch_patterns"]
+from ..net.servers import HTTPServer
+from .listen import browser_url
+
+__all__ = [
+    "APP_LIVE_INCLUDE",
+    "add_options",
+    "open_browser",
+    "open_page",
+    "prepare_tls",
+    "watch_patterns",
+]
 
 #: What ``--app --livereload`` watches besides Python sources, unless told otherwise.
 APP_LIVE_INCLUDE: tuple[str, ...] = (
@@ -111,6 +121,12 @@ def prepare_tls(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> None
         )
         print(announce(certificate), flush=True)
     args.tls_cert, args.tls_key = certificate.certfile, certificate.keyfile
+
+
+def open_page(server: HTTPServer) -> None:
+    """Open the page *server* serves in the user's web browser (``--open``)."""
+    host, port = server.socket.getsockname()[:2]
+    open_browser(browser_url(host, port, "http" if server.ssl_context is None else "https"))
 
 
 def open_browser(url: str) -> None:

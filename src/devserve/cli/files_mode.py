@@ -17,10 +17,11 @@ from typing import Any
 from ..files.handler import SimpleHTTPRequestHandler
 from ..net.bounded import BoundedHTTPServer
 from ..net.servers import HTTPServer, ThreadingHTTPServer
+from . import devloop
 from .banner import print_banner
-from .listen import browser_url, listen
+from .listen import listen
 from .profile import Profile, UsageError, configured
-from .runner import serve_until_stopped
+from .runner import run
 
 __all__ = ["serve_files"]
 
@@ -66,13 +67,5 @@ def serve_files(
         notes.append("Live reload: watching %s" % root)
     print_banner(servers, ("Directory", root), notes)
     if open_page:
-        from .devloop import open_browser
-
-        host, port = servers[0].socket.getsockname()[:2]
-        open_browser(browser_url(host, port, "https" if ssl_context is not None else "http"))
-    stopped = serve_until_stopped(servers, live.close if live is not None else None)
-    if live is not None:
-        live.close()
-    if stopped:
-        print("\nKeyboard interrupt received, exiting.", flush=True)
-    return 0
+        devloop.open_page(servers[0])
+    return run(servers, live.close if live is not None else None)

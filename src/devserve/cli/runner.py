@@ -21,7 +21,7 @@ from ..net.servers import HTTPServer, ThreadingHTTPServer
 from ..net.signals import stop_on_signals
 from .banner import serving_lines
 
-__all__ = ["serve_until_stopped", "start_threads", "stop_all", "test"]
+__all__ = ["run", "serve_until_stopped", "start_threads", "stop_all", "test"]
 
 
 def start_threads(servers: Sequence[HTTPServer]) -> list[threading.Thread]:
@@ -64,6 +64,19 @@ def serve_until_stopped(
             for server in servers:
                 server.server_close()
     return bool(received)
+
+
+def run(servers: Sequence[HTTPServer], on_stop: Callable[[], None] | None = None) -> int:
+    """Serve until Ctrl+C or SIGTERM, then end what *on_stop* ends; return the exit status.
+
+    The one shutdown line is the same in every mode.
+    """
+    stopped = serve_until_stopped(servers, on_stop)
+    if on_stop is not None:
+        on_stop()
+    if stopped:
+        print("\nKeyboard interrupt received, exiting.", flush=True)
+    return 0
 
 
 def _best_family(host: str | None, port: int | str) -> tuple[socket.AddressFamily, Any]:
