@@ -18,14 +18,12 @@ and bodies sent with ``sendfile``; parsing of those headers lives in
 
 from __future__ import annotations
 
-import html
 import io
 import mimetypes
 import os
 import posixpath
 import re
 import stat
-import sys
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
@@ -36,46 +34,21 @@ from ..handler.base import BaseHTTPRequestHandler
 from ..http11.conditional import make_etag, modified_since, none_match, range_condition_holds
 from ..http11.fields import TOKEN_TEXT
 from ..http11.target import origin_form
+from .body import FileBody, copy_range
 from .cache import CachedFile, FileCache
-from .paths import contained, hidden_segment, request_segments, windows_trick
+from .paths import contained, hidden_segment, request_segments, unquote_path, windows_trick
 
 if TYPE_CHECKING:
     from ..handler.hooks import PageTransform
-    from ..http11.ranges import MultipartPart
 
 __all__ = ["SimpleHTTPRequestHandler"]
 
-# Bodies up to this size are read and sent with the held head in one send; above it
-# sendfile's zero-copy wins over the extra send it needs for the head.
-_SMALL_BODY = 65536
 _COPY_CHUNK = 65536
 # Coding -> file suffix of a precompressed sibling, in order of preference.
 _SIBLINGS = (("br", ".br"), ("gzip", ".gz"))
 _HEADER_LIST = re.compile(TOKEN_TEXT + r"(?:[ \t]*,[ \t]*" + TOKEN_TEXT + ")*")
 _ASCII_SPACE = " \t\n\r\x0b\x0c"
 _EXPOSED = "Content-Range, Content-Length, Content-Encoding, Accept-Ranges, ETag, Last-Modified"
-
-
-class _BodyPlan:
-    """What :meth:`SimpleHTTPRequestHandler.do_GET` sends from the file send_head opened."""
-
-    __slots__ = ("count", "file", "offset", "parts", "tail", "whole")
-
-    def __init__(
-        self,
-        file: BinaryIO,
-        offset: int,
-        count: int,
-        whole: bool,
-        parts: list[MultipartPart] | None = None,
-        tail: bytes = b"",
-    ) -> None:
-        self.file = file
-        self.offset = offset
-        self.count = count
-        self.whole = whole
-        self.parts = parts
-        self.tail = tail
 
 
 class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
@@ -198,7 +171,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
     #: .. versionadded:: 0.1
     mount_prefix = ""
 
-    _plan: _BodyPlan | None = None
+    _plan: FileBody | None = None
     _vary: tuple[str, ...] = ()
 
     def __init__(
@@ -282,8 +255,10 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
                     self.send_header("Content-type", self.guess_type(path))
                     self.send_header("Content-Length", str(size))
                     self.end_headers()
-                    if self.command == "GET":
-                        self._copy_range(f, 0, size)
+                    if self.command == "GET" and not copy_range(
+                        f, 0, size, self.wfile, self.socket_writer()
+                    ):
+                        self.close_connection = True
                 return
         super().send_error(code, message, explain)
 
@@ -439,7 +414,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-type", ctype)
             self.send_header("Content-Length", str(size))
-            self._plan = _BodyPlan(f, 0, size, whole=True)
+            self._plan = FileBody(f, 0, size, whole=True)
         if coding is not None:
             self.send_header("Content-Encoding", coding)
         self.send_header("Last-Modified", last_modified)
@@ -512,7 +487,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             self.send_header("Content-type", ctype)
             self.send_header("Content-Range", content_range(byte_range, size))
             self.send_header("Content-Length", str(byte_range.length))
-            self._plan = _BodyPlan(f, byte_range.first, byte_range.length, whole=False)
+            self._plan = FileBody(f, byte_range.first, byte_range.length, whole=False)
             return "partial"
         import secrets
 
@@ -520,7 +495,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         parts, tail, total = multipart_layout(ranges, size, ctype, boundary)
         self.send_header("Content-type", "multipart/byteranges; boundary=" + boundary)
         self.send_header("Content-Length", str(total))
-        self._plan = _BodyPlan(f, 0, 0, whole=False, parts=parts, tail=tail)
+        self._plan = FileBody(f, 0, 0, whole=False, parts=parts, tail=tail)
         return "partial"
 
     def _choose_coding(self, path: str, info: os.stat_result) -> tuple[str | None, str]:
@@ -562,37 +537,15 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
 
     def _send_body(self, f: BinaryIO) -> None:
         plan, self._plan = self._plan, None
-        if plan is None or plan.file is not f:
-            self.copyfile(f, self.wfile)
-            return
-        if plan.parts is not None:
-            for part in plan.parts:
-                self.wfile.write(part.head)
-                self._copy_range(f, part.range.first, part.range.length)
-            self.wfile.write(plan.tail)
-        elif plan.whole and type(self).copyfile is not SimpleHTTPRequestHandler.copyfile:
+        if (
+            plan is None
+            or plan.file is not f
+            or (plan.whole and type(self).copyfile is not SimpleHTTPRequestHandler.copyfile)
+        ):
             self.copyfile(f, self.wfile)  # a subclass's copyfile is honoured
-        else:
-            self._copy_range(f, plan.offset, plan.count)
-
-    def _copy_range(self, f: BinaryIO, offset: int, count: int) -> None:
-        """Send *count* bytes of *f* from *offset*; close the connection if the file shrank."""
-        wfile = self.wfile
-        writer = self.socket_writer()
-        if count > _SMALL_BODY and writer is not None:
-            if writer.sendfile(f, offset, count) < count:
-                self.close_connection = True
-            return
-        f.seek(offset)
-        remaining = count
-        while remaining > 0:
-            chunk = f.read(min(remaining, _COPY_CHUNK))
-            if not chunk:
-                # Content-Length promised more: only closing tells the client.
-                self.close_connection = True
-                return
-            wfile.write(chunk)
-            remaining -= len(chunk)
+        elif not plan.send(self.wfile, self.socket_writer()):
+            # Content-Length promised more than the file holds now: only closing tells.
+            self.close_connection = True
 
     def copyfile(self, source: Any, outputfile: Any) -> None:
         """Copy all data from the file object *source* to *outputfile*.
@@ -626,7 +579,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         """
         # Loaded with the first listing: a server that only sends files never needs it.
         from ..http11.negotiation import prefers_json
-        from .listing import SORT_KEYS, render_html, render_json, scan_directory, sort_entries
+        from .listing import listing_page, scan_directory
 
         directory = os.fspath(path)
 
@@ -640,38 +593,10 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         except OSError:
             self.send_error(HTTPStatus.NOT_FOUND, "No permission to list directory")
             return None
-        url = origin_form(self.path)
-        target = urllib.parse.urlsplit(url)
-        query = urllib.parse.parse_qs(target.query)
-        sort = query.get("sort", ["name"])[-1]
-        if sort not in SORT_KEYS:
-            sort = "name"
-        descending = query.get("order", ["asc"])[-1] == "desc"
-        entries = sort_entries(entries, sort, descending)
-        if self.json_listing and prefers_json(self.headers.get("Accept")):
-            try:
-                urlpath = urllib.parse.unquote(target.path, errors="surrogatepass")
-            except UnicodeDecodeError:
-                urlpath = urllib.parse.unquote(target.path)
-            body = render_json(entries, urlpath)
-            ctype = "application/json"
-        else:
-            try:
-                displaypath = urllib.parse.unquote(url, errors="surrogatepass")
-            except UnicodeDecodeError:
-                displaypath = urllib.parse.unquote(url)
-            encoding = sys.getfilesystemencoding()
-            body = render_html(
-                entries,
-                html.escape(displaypath, quote=False),
-                encoding,
-                sort=sort,
-                descending=descending,
-                parent=target.path not in ("", "/"),
-            )
-            ctype = "text/html; charset=%s" % encoding
-            if self._transforms_page(ctype):
-                return self._send_transformed(body, ctype)
+        as_json = self.json_listing and prefers_json(self.headers.get("Accept"))
+        body, ctype = listing_page(entries, origin_form(self.path), as_json=as_json)
+        if not as_json and self._transforms_page(ctype):
+            return self._send_transformed(body, ctype)
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -689,11 +614,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         separator of the platform (a drive on Windows) are skipped.  A trailing
         slash, ``%2f`` included, is kept.  Symlinks are not resolved here.
         """
-        path = path.split("#", 1)[0].split("?", 1)[0]
-        try:
-            path = urllib.parse.unquote(path, errors="surrogatepass")
-        except UnicodeDecodeError:
-            path = urllib.parse.unquote(path)
+        path = unquote_path(path.split("#", 1)[0].split("?", 1)[0])
         # gh-134098: decided after decoding, so "%2f" at the end counts as a slash.
         trailing_slash = path.rstrip(_ASCII_SPACE).endswith("/")
         # os.path is looked up on every call: CPython's tests swap in ntpath.

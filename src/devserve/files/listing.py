@@ -16,11 +16,22 @@ import datetime
 import html
 import os
 import stat
+import sys
 import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-__all__ = ["SORT_KEYS", "Entry", "render_html", "render_json", "scan_directory", "sort_entries"]
+from .paths import unquote_path
+
+__all__ = [
+    "SORT_KEYS",
+    "Entry",
+    "listing_page",
+    "render_html",
+    "render_json",
+    "scan_directory",
+    "sort_entries",
+]
 
 #: The columns a listing can be sorted by, as given in ``?sort=``.
 SORT_KEYS = ("name", "size", "modified")
@@ -215,3 +226,30 @@ def render_json(entries: list[Entry], urlpath: str) -> bytes:
     import json  # only for clients that ask for JSON: it costs 3 ms at start-up
 
     return (json.dumps(document, ensure_ascii=True, indent=1) + "\n").encode("ascii")
+
+
+def listing_page(entries: list[Entry], url: str, *, as_json: bool) -> tuple[bytes, str]:
+    """Return the listing of *entries* for the request *url* and its ``Content-Type``.
+
+    The query orders it (``?sort=name|size|modified``, ``?order=asc|desc``); the
+    page names the directory by the URL's path, decoded and escaped.
+    """
+    target = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(target.query)
+    sort = query.get("sort", ["name"])[-1]
+    if sort not in SORT_KEYS:
+        sort = "name"
+    descending = query.get("order", ["asc"])[-1] == "desc"
+    entries = sort_entries(entries, sort, descending)
+    if as_json:
+        return render_json(entries, unquote_path(target.path)), "application/json"
+    encoding = sys.getfilesystemencoding()
+    body = render_html(
+        entries,
+        html.escape(unquote_path(url), quote=False),
+        encoding,
+        sort=sort,
+        descending=descending,
+        parent=target.path not in ("", "/"),
+    )
+    return body, "text/html; charset=%s" % encoding

@@ -24,6 +24,7 @@ __all__ = [
     "contained",
     "hidden_segment",
     "request_segments",
+    "unquote_path",
     "windows_trick",
 ]
 
@@ -40,6 +41,17 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 PUBLIC_DOT_NAMES = frozenset({".well-known"})
 
 
+def unquote_path(path: str) -> str:
+    """Percent-decode a URL path as :mod:`http.server` does: UTF-8, with lone surrogates kept.
+
+    A path whose escapes are not UTF-8 at all is decoded with replacement characters.
+    """
+    try:
+        return urllib.parse.unquote(path, errors="surrogatepass")
+    except UnicodeDecodeError:
+        return urllib.parse.unquote(path)
+
+
 def request_segments(path: str) -> list[str]:
     """Return the decoded segments of a request target's path, ``.`` and ``..`` kept.
 
@@ -47,11 +59,7 @@ def request_segments(path: str) -> list[str]:
     :meth:`~devserve.SimpleHTTPRequestHandler.translate_path` decodes them,
     so ``%2f`` separates segments here too.
     """
-    path = path.split("#", 1)[0].split("?", 1)[0]
-    try:
-        decoded = urllib.parse.unquote(path, errors="surrogatepass")
-    except UnicodeDecodeError:
-        decoded = urllib.parse.unquote(path)
+    decoded = unquote_path(path.split("#", 1)[0].split("?", 1)[0])
     return [segment for segment in decoded.split("/") if segment]
 
 
