@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devserve.dev.reloader import RESTART_CODE, serve_until_changed, watch
+from devserve.dev.reloader import RESTART_CODE, ChangeWatcher, serve_until_changed, watch
 from support.processes import interrupt, start
 
 TIMEOUT = 10
@@ -144,9 +144,8 @@ def test_serve_until_changed_lets_on_change_keep_serving(tmp_path: Path) -> None
 
     editor = threading.Thread(target=edit)
     editor.start()
-    code = serve_until_changed(
-        None, stopped.set, [tmp_path], ["*.py", "*.css"], interval=0.05, on_change=on_change
-    )
+    watcher = ChangeWatcher([tmp_path], ["*.py", "*.css"], interval=0.05).start()
+    code = serve_until_changed(None, stopped.set, watcher, on_change=on_change)
     editor.join()
     assert code == RESTART_CODE
     assert stopped.is_set()

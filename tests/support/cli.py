@@ -136,6 +136,22 @@ def flask_project(root: Path) -> Path:
 BANNER_END = "press Ctrl+C to stop"
 
 
+def same_devserve_path() -> str:
+    """``PYTHONPATH`` for a child that imports the devserve this process imported.
+
+    The directory holding the package comes first and every inherited entry is made
+    absolute: a child started in another directory would otherwise import another
+    devserve (``PYTHONPATH=src`` means nothing from a temporary directory).
+    """
+    import devserve
+
+    entries = [str(Path(devserve.__file__).resolve().parent.parent)]
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        if entry and os.path.abspath(entry) not in entries:
+            entries.append(os.path.abspath(entry))
+    return os.pathsep.join(entries)
+
+
 class DevserveProcess:
     """``python -m devserve *args`` in *cwd*, both modes: the banner read, stderr while it runs.
 
@@ -153,6 +169,7 @@ class DevserveProcess:
             **os.environ,
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": same_devserve_path(),
             **(env or {}),
         }
         self.process = subprocess.Popen(
@@ -225,16 +242,18 @@ class DevserveProcess:
             return self._result
         if self.process.poll() is None:
             os.kill(self.process.pid, sig)
+        # Read while it stops (a full pipe would hold it), until every writer (a
+        # reloader's child too) has closed its end.
+        self._pump(lambda: False, TIMEOUT * 2)
         try:
-            self.process.wait(timeout=TIMEOUT * 2)
+            self.process.wait(timeout=1)
         except subprocess.TimeoutExpired:
             for child in self._children():
                 with contextlib.suppress(OSError):
                     os.kill(child, signal.SIGKILL)
             self.process.kill()
             self.process.wait()
-        # Whatever the process (and a reloader's child) wrote before leaving.
-        self._pump(lambda: False, TIMEOUT)
+            self._pump(lambda: False, TIMEOUT)
         assert self.process.stdout is not None
         assert self.process.stderr is not None
         self.process.stdout.close()

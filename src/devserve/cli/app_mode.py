@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..dev.reloader import (
+    ChangeWatcher,
     inherited_sockets,
     is_running_from_reloader,
     restart_with_reloader,
@@ -72,7 +73,8 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
         live = LiveReload(watched, options.include, options.exclude)
         responders.append(live)
     if options.static:
-        responders.append(MountTable([_mount(profile, *pair) for pair in options.static]))
+        mounts = [_mount(profile, prefix, directory, live) for prefix, directory in options.static]
+        responders.append(MountTable(mounts))
     attributes = profile.handler_attributes() | {"responders": tuple(responders)}
     handler = configured(WSGIHandler, attributes)
     make = functools.partial(
@@ -95,15 +97,15 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
             servers.append(server)
     else:
         servers = listen(make, profile.bind, options.port, tls=tls)
+    # Watching starts before the import: a file saved while it runs is seen.
+    watcher = ChangeWatcher(watched, options.include, options.exclude).start() if child else None
     try:
         app = load_app(options.spec)
     except AppLoadError as error:
         sys.stderr.write("devserve: %s\n" % error)
-        if child:
+        if watcher is not None:
             sys.stderr.write(" * Waiting for a change to restart\n")
-            return serve_until_changed(
-                None, lambda: stop_all(servers), watched, options.include, options.exclude
-            )
+            return serve_until_changed(None, lambda: stop_all(servers), watcher)
         stop_all(servers)
         return 1
     if options.debug:
@@ -118,12 +120,11 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
         server.set_app(app)
     if not child:
         _announce(servers, options)
-    if options.reload:
+    if watcher is not None:
         # The restart makes browsers reload (a new boot id); a change to
         # stylesheets only is swapped in place without one.
         return serve_until_changed(
-            lambda: _start(servers), lambda: _stop(servers, live), watched,
-            options.include, options.exclude,
+            lambda: _start(servers), lambda: _stop(servers, live), watcher,
             on_change=_swap_stylesheets(live) if live is not None else None,
         )  # fmt: skip
     if live is not None:
@@ -141,8 +142,12 @@ def _stop(servers: Sequence[WSGIServer], live: Any) -> None:
     stop_all(servers)
 
 
-def _mount(profile: Profile, prefix: str, directory: str) -> DirectoryMount:
+def _mount(profile: Profile, prefix: str, directory: str, live: Any) -> DirectoryMount:
     attributes = profile.handler_attributes() | profile.files_attributes(directory)
+    if live is not None:
+        from ..dev.injection import PageScript
+
+        attributes["page_transform"] = PageScript(live)
     return DirectoryMount(prefix, configured(SimpleHTTPRequestHandler, attributes))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_INCLUDE",
     "EDITOR_TEMPORARY",
     "RESTART_CODE",
+    "ChangeWatcher",
     "inherited_sockets",
     "is_running_from_reloader",
     "restart_with_reloader",
@@ -52,6 +54,8 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".mypy_cache", ".pytest_cache", ".ruff_cache", "*.pyc", *EDITOR_TEMPORARY,
 )  # fmt: skip
 _FDS_VARIABLE = "DEVSERVE_SERVER_FDS"
+# watchfiles says it is watching by yielding once, at the latest after this many ms.
+_READY_WITHIN_MS = 50
 _Snapshot = dict[str, tuple[int, int]]
 
 
@@ -106,8 +110,10 @@ def _poll(
     exclude: Sequence[str],
     interval: float,
     stop: threading.Event,
+    ready: threading.Event,
 ) -> Iterator[set[str]]:
     before = _snapshot(paths, include, exclude)
+    ready.set()
     while not stop.wait(interval):
         after = _snapshot(paths, include, exclude)
         changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
@@ -124,6 +130,7 @@ def watch(
     interval: float = 0.5,
     backend: str = "auto",
     stop: threading.Event | None = None,
+    ready: threading.Event | None = None,
 ) -> Iterator[set[str]]:
     """Yield the set of absolute paths that changed, each time some did.
 
@@ -132,13 +139,16 @@ def watch(
     part of its path matches one in *exclude*; files named in *paths* always
     count.  Creation, modification and deletion all count.  *backend* is
     ``"watchfiles"``, ``"poll"`` (every *interval* seconds) or ``"auto"``
-    (watchfiles when installed).  Iteration ends when *stop* is set.
+    (watchfiles when installed).  Iteration ends when *stop* is set.  *ready* is
+    set once changes are being watched: a change made after it is never missed
+    (iterating starts the watching; :class:`ChangeWatcher` does it in a thread).
 
     .. versionadded:: 0.1
     """
     roots = [os.path.abspath(os.fspath(p)) for p in paths]
     roots = [p for p in roots if os.path.exists(p)]
     stop = threading.Event() if stop is None else stop
+    ready = threading.Event() if ready is None else ready
     if backend not in ("auto", "watchfiles", "poll"):
         raise ValueError("unknown backend %r" % backend)
     if backend != "poll":
@@ -153,14 +163,70 @@ def watch(
             def keep(change: object, path: str) -> bool:
                 return path in files or _wanted(path, include, exclude)
 
+            # The watcher exists once the generator first yields: a timeout (an empty
+            # set) or a change; only then can *ready* say that nothing will be missed.
             for changes in watchfiles.watch(
                 *roots, watch_filter=keep, stop_event=stop, debounce=200, step=50,
-                rust_timeout=int(interval * 1000) or 1, yield_on_timeout=False,
+                rust_timeout=_READY_WITHIN_MS, yield_on_timeout=True,
                 raise_interrupt=False,
             ):  # fmt: skip
-                yield {path for _change, path in changes}
+                ready.set()
+                if changes:
+                    yield {path for _change, path in changes}
             return
-    yield from _poll(roots, include, exclude, interval, stop)
+    yield from _poll(roots, include, exclude, interval, stop, ready)
+
+
+class ChangeWatcher:
+    """Watch *paths* (as :func:`watch` does) in a thread of its own from :meth:`start` on.
+
+    Started before the application is imported, it sees a file saved while the
+    import runs; :meth:`changes` then yields it at once.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        include: Sequence[str] = DEFAULT_INCLUDE,
+        exclude: Sequence[str] = DEFAULT_EXCLUDE,
+        *,
+        interval: float = 0.5,
+        backend: str = "auto",
+    ) -> None:
+        self._arguments = (list(paths), include, exclude, interval, backend)
+        self._found: queue.SimpleQueue[set[str] | None] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        #: Set once changes are being watched.
+        self.ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="devserve-watch", daemon=True)
+
+    def start(self) -> ChangeWatcher:
+        """Start watching in the background; return self."""
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        paths, include, exclude, interval, backend = self._arguments
+        try:
+            for changed in watch(
+                paths, include, exclude,
+                interval=interval, backend=backend, stop=self._stop, ready=self.ready,
+            ):  # fmt: skip
+                self._found.put(changed)
+        finally:
+            self.ready.set()
+            self._found.put(None)
+
+    def changes(self) -> Iterator[set[str]]:
+        """Yield each set of changed paths as it is found, until :meth:`stop`."""
+        while (changed := self._found.get()) is not None:
+            yield changed
+
+    def stop(self) -> None:
+        """Stop watching and end :meth:`changes`."""
+        self._stop.set()
 
 
 def restart_with_reloader(sockets: Sequence[socket.socket]) -> int:
@@ -190,32 +256,32 @@ def restart_with_reloader(sockets: Sequence[socket.socket]) -> int:
 def serve_until_changed(
     serve: Callable[[], None] | None,
     shutdown: Callable[[], None],
-    paths: Iterable[str | os.PathLike[str]],
-    include: Sequence[str] = DEFAULT_INCLUDE,
-    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    watcher: ChangeWatcher,
     *,
-    interval: float = 0.5,
     on_change: Callable[[set[str]], bool] | None = None,
 ) -> int:
-    """In the child: run *serve* in a thread until a watched file changes; return 3.
+    """In the child: run *serve* in a thread until *watcher* sees a change; return 3.
 
+    *watcher* is started already, ideally before the application was imported.
     *serve* may be ``None`` (the application failed to load): then only the
     watching is done, and the next edit restarts the child.  *on_change*, when
     given, sees each set of changed paths first and returns true when it dealt
     with them without a restart (live reload swapping a stylesheet).
     """
-    changes = watch(paths, include, exclude, interval=interval)
+    watcher.ready.wait()
     if serve is not None:
         threading.Thread(target=serve, name="devserve-serve", daemon=True).start()
     try:
-        for changed in changes:
+        for changed in watcher.changes():
             if on_change is None or not on_change(changed):
                 break
-        else:  # pragma: no cover -- watch() only ends when told to stop
+        else:  # pragma: no cover -- changes() only ends when the watcher is stopped
             return 0
     except KeyboardInterrupt:
+        watcher.stop()
         shutdown()
         return 0
+    watcher.stop()
     shown = sorted(changed)
     sys.stderr.write(
         " * Detected change in %s%s, reloading\n"
