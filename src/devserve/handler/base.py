@@ -191,7 +191,8 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         """Read one request, dispatch it to its ``do_*`` method, and finish it."""
         self._start_request()
         try:
-            if not self._wait_for_request():
+            waits = self.idle_timeout is not None or self.head_timeout is not None
+            if waits and not self._wait_for_request():
                 return
             try:
                 self.raw_requestline = read_request_line(
@@ -207,18 +208,20 @@ class BaseHTTPRequestHandler(ConnectionHandler):
                 self.close_connection = True
                 return
             parsed = self.parse_request()
-            self._end_head_deadline()
+            if waits:
+                self._end_head_deadline()
             if not parsed:
                 return
             if self.responders:
                 self._dispatch(self._respond)
-            elif hasattr(self, "do_" + self.command):  # type: ignore[operator]
-                self._dispatch(getattr(self, "do_" + self.command))  # type: ignore[operator]
             else:
-                self._unsupported_method()
-                return
+                method = getattr(self, "do_" + str(self.command), None)
+                if method is None:
+                    self._unsupported_method()
+                    return
+                self._dispatch(method)
             self.wfile.flush()
-            if not self.close_connection:
+            if self._body is not None and not self.close_connection:
                 self._discard_unread_body()
         except TimeoutError as error:
             self._answer_timeout(error)
@@ -232,8 +235,8 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         self._connection_sent = False
         self._body = None
         self.request_head = None
-        writer = self.socket_writer()
-        self._sent_before = writer.bytes_sent if writer is not None else -1
+        writer = self._writer  # socket_writer(), inline: this runs for every request
+        self._sent_before = writer.bytes_sent if writer is not None and self.wfile is writer else -1
         if self.response_log is not None:
             self._record = ResponseRecord(self.address_string(), "")
 
@@ -579,28 +582,32 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         if self.request_version != "HTTP/0.9":
             code = self._status_code
             if code is not None and code >= 200:
-                for name, extra in self.extra_fields:
-                    self.send_header(name, extra)
-            if code is not None and code >= 200 and not self._connection_sent:
-                framing = (
-                    Framing.LENGTH
-                    if self._response_framed
-                    else choose_framing(code, self.command, length=None, chunked=False)
-                )
-                if framing is Framing.CLOSE:
-                    self.close_connection = True
-                value = connection_field(
-                    close=self.close_connection,
-                    framing=framing,
-                    announce=self.announce_close,
-                    request_version=self.request_version,
-                )
-                if value is not None:
-                    self.send_header("Connection", value)
+                if self.extra_fields:
+                    for name, extra in self.extra_fields:
+                        self.send_header(name, extra)
+                # Framed by the handler, nothing to announce: the common case needs no call.
+                if not self._connection_sent and (not self._response_framed or self.announce_close):
+                    self._announce_connection(code)
             if not hasattr(self, "_headers_buffer"):
                 self._headers_buffer = []
             self._headers_buffer.append(b"\r\n")
             self.flush_headers()
+
+    def _announce_connection(self, code: int) -> None:
+        if self._response_framed:
+            framing = Framing.LENGTH
+        else:
+            framing = choose_framing(code, self.command, length=None, chunked=False)
+            if framing is Framing.CLOSE:
+                self.close_connection = True
+        value = connection_field(
+            close=self.close_connection,
+            framing=framing,
+            announce=self.announce_close,
+            request_version=self.request_version,
+        )
+        if value is not None:
+            self.send_header("Connection", value)
 
     def start_body(self, length: int | None, *, declared: bool = True) -> ResponseBody:
         """End the head of the response being sent, framed for a body of *length* bytes.
@@ -650,8 +657,8 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         if hasattr(self, "_headers_buffer"):
             data = b"".join(self._headers_buffer)
             self._headers_buffer = []
-            writer = self.socket_writer()
-            if writer is not None:
+            writer = self._writer  # socket_writer(), inline: this runs for every response
+            if writer is not None and self.wfile is writer:
                 writer.hold(data)
                 if self._status_code is not None and self._status_code < 200:
                     writer.flush()  # an interim reply must not wait for the final one

@@ -17,7 +17,7 @@ import socket
 import socketserver
 from typing import Any, cast
 
-from ..net.contract import Arrival, ConnectionHost
+from ..net.contract import Arrival, ConnectionHost, conforms
 from ..net.streams import SocketReader, SocketWriter, Waited, is_tls, tune_connection
 
 __all__ = ["ConnectionHandler"]
@@ -66,9 +66,10 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
         tune_connection(sock)
         reader = self._reader = SocketReader(sock)
         server = self.server
-        if isinstance(server, ConnectionHost):
-            reader.feed(server.adopt(self))
-            self._parkable = server.parks_connections and self._may_park()
+        if conforms(server, ConnectionHost):
+            host = cast(ConnectionHost, server)
+            reader.feed(host.adopt(self))
+            self._parkable = host.parks_connections and self._may_park()
         if self.rbufsize == 0:
             # Unbuffered, as the stdlib's rbufsize = 0 asks: nothing is read ahead
             # that a child process given the socket would then miss.

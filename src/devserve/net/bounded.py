@@ -30,11 +30,11 @@ import socket
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from ..http11 import DEFAULT_LIMITS, Limits
 from ..http11.scanning import HeadScanner, Progress
-from .contract import Arrival, ParkableHandler, ParsingPolicy
+from .contract import Arrival, ParkableHandler, ParsingPolicy, conforms
 from .poller import Poller, make_poller
 from .pool import WorkerPool
 from .servers import HTTPServer, HTTPSServer
@@ -352,7 +352,7 @@ class BoundedHTTPServer(HTTPServer):
         try:
             if handler is None:
                 made = self.finish_request(record.sock, record.address)
-                handler = made if isinstance(made, ParkableHandler) else None
+                handler = cast(ParkableHandler, made) if conforms(made, ParkableHandler) else None
             else:
                 handler.resume(record.take_arrival(self._scanner()))
         except Exception:

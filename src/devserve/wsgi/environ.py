@@ -67,8 +67,12 @@ def build_environ(
     """
     line = head.line
     target = line.target
-    parts = split_target(target)
-    raw_path, query = parts.path, parts.query
+    if target.startswith("/"):
+        # The origin form, nearly every request: its path and query are all there is.
+        raw_path, _, query = target.partition("?")
+        authority = None
+    else:
+        raw_path, query, authority = split_target(target)
     # PEP 3333: "native strings" carry bytes as latin-1; unquote_to_bytes never
     # guesses an encoding, so %FF stays one byte (0xFF), not U+FFFD.
     path_info = unquote_to_bytes(raw_path).decode("latin-1") if "%" in raw_path else raw_path
@@ -116,7 +120,7 @@ def build_environ(
             environ[key] += ", " + value
         else:
             environ[key] = value
-    if head.host is not None and parts.authority is not None:
+    if head.host is not None and authority is not None:
         # RFC 9112 §3.2.2: the absolute form's authority is the host (head.host).
         environ["HTTP_HOST"] = head.host
 

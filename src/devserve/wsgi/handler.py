@@ -17,11 +17,12 @@ import sys
 import traceback
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 from ..handler.base import BaseHTTPRequestHandler
 from ..handler.defaults import DEVSERVE
 from ..http11 import ProtocolError, RequestHead, RequestLine
+from ..net.contract import conforms
 from ..net.streams import is_tls
 from .environ import OutsideScriptName, build_environ
 from .input import WSGIInput
@@ -100,11 +101,11 @@ class WSGIHandler(BaseHTTPRequestHandler):
 
     def _host(self) -> ApplicationHost:
         server = self.server
-        if not isinstance(server, ApplicationHost):
+        if not conforms(server, ApplicationHost):
             raise TypeError(
                 "WSGIHandler needs a server with get_app() and base_environ, such as WSGIServer"
             )
-        return server
+        return cast(ApplicationHost, server)
 
     def get_environ(self) -> dict[str, Any]:
         """Return the environ for the current request.
@@ -130,7 +131,7 @@ class WSGIHandler(BaseHTTPRequestHandler):
 
     def get_app(self) -> WSGIApplication:
         """Return the application to run: the server's :meth:`~devserve.WSGIServer.get_app`."""
-        return self._host().get_app()
+        return self._host().get_app()  # two dictionary lookups: conforms() caches the check
 
     # -- one request ----------------------------------------------------------
 

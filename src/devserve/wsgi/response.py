@@ -32,6 +32,11 @@ class ClientGone(Exception):
     """Writing to the client failed; nothing more can be sent."""
 
 
+_checked_statuses: dict[str, int] = {}
+_checked_fields: dict[tuple[str, str], str] = {}
+_CHECKED_MAX = 512
+
+
 def check_status(status: Any) -> int:
     """Return the code of a WSGI status (``"200 OK"``); raise for anything else.
 
@@ -40,6 +45,17 @@ def check_status(status: Any) -> int:
     """
     if type(status) is not str:
         raise TypeError("status must be a str, not %s" % type(status).__name__)
+    code = _checked_statuses.get(status)
+    if code is None:
+        code = _check_status_text(status)
+        # An application sends a handful of statuses: each is checked once.
+        if len(_checked_statuses) >= _CHECKED_MAX:
+            _checked_statuses.clear()
+        _checked_statuses[status] = code
+    return code
+
+
+def _check_status_text(status: str) -> int:
     code, _reason = parse_status(status)
     if len(status) > 3 and status[3] != " ":
         raise ValueError("status %r is not 'NNN Reason'" % status)
@@ -60,9 +76,9 @@ def check_headers(headers: Any, code: int) -> int | None:
         name, value = item
         if type(name) is not str or type(value) is not str:
             raise TypeError("header names and values must be str: %r" % (item,))
-        check_field(name, value)
-        value.encode("latin-1")
-        lower = name.lower()
+        lower = _checked_fields.get(item)
+        if lower is None:
+            lower = _check_field(name, value)
         if lower in CONNECTION_FIELDS and not (code == 101 and lower in ("connection", "upgrade")):
             raise ValueError(
                 "hop-by-hop header %r is set by the server, not the application" % name
@@ -75,12 +91,29 @@ def check_headers(headers: Any, code: int) -> int | None:
     return length
 
 
+def _check_field(name: str, value: str) -> str:
+    """Check one field of an application's; return its lower-cased name."""
+    check_field(name, value)
+    value.encode("latin-1")
+    lower = name.lower()
+    # Most fields repeat from response to response: each pair is checked once.
+    if len(_checked_fields) >= _CHECKED_MAX:
+        _checked_fields.clear()
+    _checked_fields[(name, value)] = lower
+    return lower
+
+
 class WSGIResponse:
     """The response of one application call, sent through *handler*.
 
     *before_head* runs just before the head is sent (the handler refuses a body
     that failed, and closes a connection whose ``100-continue`` went unanswered).
     """
+
+    __slots__ = (
+        "_before_head", "_body", "_handler", "_headers", "_length", "code", "complete",
+        "head_sent", "status",
+    )  # fmt: skip
 
     def __init__(self, handler: BaseHTTPRequestHandler, before_head: Callable[[], None]) -> None:
         self._handler = handler
