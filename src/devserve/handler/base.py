@@ -585,13 +585,20 @@ class BaseHTTPRequestHandler(ConnectionHandler):
                 if self.extra_fields:
                     for name, extra in self.extra_fields:
                         self.send_header(name, extra)
-                # Framed by the handler, nothing to announce: the common case needs no call.
-                if not self._connection_sent and (not self._response_framed or self.announce_close):
+                if not self._connection_sent and not self._persists_quietly():
                     self._announce_connection(code)
             if not hasattr(self, "_headers_buffer"):
                 self._headers_buffer = []
             self._headers_buffer.append(b"\r\n")
             self.flush_headers()
+
+    def _persists_quietly(self) -> bool:
+        # The common case needs no call to the core: a framed response on a connection
+        # that stays open says nothing (to HTTP/1.1, or whenever nothing is announced).
+        return self._response_framed and (
+            not self.announce_close
+            or (not self.close_connection and self.request_version == "HTTP/1.1")
+        )
 
     def _announce_connection(self, code: int) -> None:
         if self._response_framed:

@@ -53,17 +53,27 @@ class HeadScanner:
     """
 
     __slots__ = (
-        "_budget", "_fields", "_in_fields", "_limits", "_skipped", "_start", "_strict",
-        "data", "end",
+        "_budget", "_fields", "_in_fields", "_limits", "_max_fields", "_quick_size", "_skipped",
+        "_start", "_strict", "data", "end",
     )  # fmt: skip
+
+    #: The bytes fed so far.
+    data: bytearray
+    #: The offset just past a complete head, or ``None``.
+    end: int | None
 
     def __init__(self, *, strict: bool, limits: Limits = DEFAULT_LIMITS) -> None:
         self._strict = strict
         self._limits = limits
-        #: The bytes fed so far.
+        # A head this small cannot hold a line over any limit (the common case's test).
+        self._quick_size = min(limits.max_request_line, limits.max_field_line, limits.max_head_size)
+        self._max_fields = limits.max_fields
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what was fed, to scan the next request's head with the same rules."""
         self.data = bytearray()
-        #: The offset just past a complete head, or ``None``.
-        self.end: int | None = None
+        self.end = None
         self._start = 0  # where the line being scanned starts
         self._in_fields = False
         self._skipped = False
@@ -74,8 +84,38 @@ class HeadScanner:
         """Add *data*; say whether the head can now be read without waiting."""
         buffer = self.data
         buffer += data
-        if self._start == 0 and buffer[:1] and buffer[0] not in _REQUEST_START:
-            return Progress.READY  # not HTTP/1.x: answered at once
+        if self._start == 0 and buffer:
+            if buffer[0] not in _REQUEST_START:
+                return Progress.READY  # not HTTP/1.x: answered at once
+            if self._whole_head_at_once(buffer):
+                return Progress.READY
+        return self._scan(buffer)
+
+    def _whole_head_at_once(self, buffer: bytearray) -> bool:
+        """The common case, decided without walking the lines: a small, whole, CRLF head.
+
+        It holds when the first blank line ends a head whose every line ends in
+        CRLF, that is shorter than any line limit (so no line is too long), has
+        fewer fields than the limit and starts with a request line that has a
+        header section; the line walk would stop at the same byte.
+        """
+        end = buffer.find(b"\r\n\r\n")
+        size = end + 4
+        if end < 0 or size > self._quick_size or buffer[0] == 13:  # 13: CR, an empty line
+            return False
+        lines = buffer.count(b"\n", 0, size)
+        if lines != buffer.count(b"\r\n", 0, size) or lines - 2 >= self._max_fields:
+            return False  # a bare LF, or too many fields: the line walk decides
+        first = buffer.find(b"\r\n")
+        try:
+            if not has_field_section(bytes(buffer[:first]), strict=self._strict):
+                return False
+        except ProtocolError:
+            return False
+        self.end = size
+        return True
+
+    def _scan(self, buffer: bytearray) -> Progress:
         limits = self._limits
         while True:
             limit = limits.max_field_line if self._in_fields else limits.max_request_line

@@ -77,9 +77,10 @@ class _Connection:
         #: Whether a worker owns it now.
         self.busy = False
 
-    def take_arrival(self, scanner: HeadScanner) -> Arrival:
+    def take_arrival(self) -> Arrival:
         """Hand over what was read ahead, and start scanning the next head afresh."""
-        data, self.scanner = bytes(self.scanner.data), scanner
+        data = bytes(self.scanner.data)
+        self.scanner.reset()
         arrived, self.arrived = self.arrived, None
         return Arrival(data, arrived)
 
@@ -155,7 +156,7 @@ class BoundedHTTPServer(HTTPServer):
         if record is None or record.sock is not sock:
             return Arrival()
         record.handler = handler
-        return record.take_arrival(self._scanner())
+        return record.take_arrival()
 
     @property
     def connection_count(self) -> int:
@@ -354,7 +355,7 @@ class BoundedHTTPServer(HTTPServer):
                 made = self.finish_request(record.sock, record.address)
                 handler = cast(ParkableHandler, made) if conforms(made, ParkableHandler) else None
             else:
-                handler.resume(record.take_arrival(self._scanner()))
+                handler.resume(record.take_arrival())
         except Exception:
             self.handle_error(record.sock, record.address)
             handler = None
