@@ -124,7 +124,6 @@ class BoundedHTTPServer(HTTPServer):
     #: Whether :meth:`server_close` waits for the worker threads (with non-daemon threads).
     block_on_close = True
 
-    _pool: WorkerPool[_Connection] | None = None
     _poller: Poller | None = None
     _wake_w: socket.socket | None = None
     _running = False
@@ -464,20 +463,11 @@ class BoundedHTTPServer(HTTPServer):
                     record.handler.release()
                 self._close(record)
 
-    def join_threads(self) -> None:
-        """Wait until every worker thread has exited (after :meth:`server_close`)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close(join=True)
-
     def server_close(self) -> None:
         """Close the listening socket and every connection; stop the workers."""
         super().server_close()
         self.close_connections()
-        if self.block_on_close and not self.daemon_threads:
-            self.join_threads()
-        elif self._pool is not None:
-            self._pool.close(join=False)
+        self._release_workers(wait=self.block_on_close and not self.daemon_threads)
 
 
 class BoundedHTTPSServer(BoundedHTTPServer, HTTPSServer):

@@ -83,6 +83,7 @@ class HTTPServer(socketserver.TCPServer):
     #:
     #: .. versionadded:: 0.1
     handshake_timeout = 10.0
+    _pool: WorkerPool[Any] | None = None
 
     def __init__(
         self,
@@ -166,10 +167,21 @@ class HTTPServer(socketserver.TCPServer):
         """
 
     def join_threads(self) -> None:
-        """Wait until every thread the server started has exited (none here).
+        """Wait until every worker thread the server started has exited.
 
         .. versionadded:: 0.1
         """
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close(join=True)
+
+    def _release_workers(self, *, wait: bool) -> None:
+        # After the listening socket is closed: wait for the workers only where the
+        # socketserver contract says server_close blocks (non-daemon threads).
+        if wait:
+            self.join_threads()
+        elif self._pool is not None:
+            self._pool.close(join=False)
 
 
 class HTTPSServer(HTTPServer):
@@ -229,7 +241,6 @@ class ThreadingHTTPServer(HTTPServer):
     #:
     #: .. versionadded:: 0.1
     worker_idle_timeout = 30.0
-    _pool: WorkerPool[tuple[Any, Any]] | None = None
     _connections: set[Any] | None = None
     _connections_lock = threading.Lock()
 
@@ -278,19 +289,10 @@ class ThreadingHTTPServer(HTTPServer):
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
 
-    def join_threads(self) -> None:
-        """Wait until every worker thread has exited (after :meth:`server_close`)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.close(join=True)
-
     def server_close(self) -> None:
         """Close the listening socket; wait for connections if :attr:`block_on_close`."""
         super().server_close()
-        if self.block_on_close and not self.daemon_threads:
-            self.join_threads()
-        elif self._pool is not None:
-            self._pool.close(join=False)
+        self._release_workers(wait=self.block_on_close and not self.daemon_threads)
 
 
 class ThreadingHTTPSServer(ThreadingHTTPServer, HTTPSServer):
