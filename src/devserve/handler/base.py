@@ -121,8 +121,9 @@ class BaseHTTPRequestHandler(ConnectionHandler):
 
     #: Refuse the leniencies of :mod:`http.server`: bare LF line ends, runs of
     #: blanks in the request line, leading zeros in the version, raw non-ASCII
-    #: bytes in the target, HTTP/0.9 and a missing ``Host`` on HTTP/1.1 all get a
-    #: 400.  Off here; on in devserve's command line and :func:`~devserve.make_server`.
+    #: bytes in the target, HTTP/0.9, a missing ``Host`` on HTTP/1.1 and a repeated
+    #: ``Content-Type`` all get a 400.  Off here; on in devserve's command line and
+    #: :func:`~devserve.make_server`.
     #:
     #: .. versionadded:: 0.1
     strict_parsing = False

@@ -7,7 +7,7 @@ smuggled request through some Python server (see docs/http-support).
 Rule 2: framing checks are never relaxed.  ``strict=False`` only keeps the leniencies
 of :mod:`http.server` that code written for it relies on: bare LF line ends, runs of
 blanks in the request line, leading zeros in the version, raw non-ASCII bytes in the
-target, HTTP/0.9 and a missing ``Host``.
+target, HTTP/0.9, a missing ``Host`` and a repeated ``Content-Type``.
 Rule 3: nothing here reads a socket; :func:`~devserve.http11.read_field_lines` pulls lines from any
 binary file object, so the same code runs on a socket's reader or on test bytes.
 """
@@ -63,12 +63,14 @@ _TRANSFER_ENCODING = 2
 _HOST_FIELD = 3
 _CONNECTION = 4
 _EXPECT = 5
+_CONTENT_TYPE = 6
 _SPECIAL_FIELDS = {
     b"content-length": _CONTENT_LENGTH,
     b"transfer-encoding": _TRANSFER_ENCODING,
     b"host": _HOST_FIELD,
     b"connection": _CONNECTION,
     b"expect": _EXPECT,
+    b"content-type": _CONTENT_TYPE,
 }
 
 
@@ -242,6 +244,7 @@ def parse_head(
     head = RequestHead(line, fields)
     lengths: list[bytes] = []
     codings: list[bytes] = []
+    content_types = 0
     connection: list[str] = []
     special = _SPECIAL_FIELDS.get
     for name, value in parse_fields(lines, strict=strict):
@@ -256,6 +259,12 @@ def parse_head(
             codings.append(value)
         elif kind == _CONNECTION:
             connection.extend(_tokens(value))
+        elif kind == _CONTENT_TYPE:
+            # RFC 9110 §5.3: a singleton field sent twice has no single meaning; which
+            # type the body has would depend on who reads it (gunicorn and waitress 400).
+            if content_types and strict:
+                raise BadHeader("Bad header", explain="Duplicate Content-Type header")
+            content_types += 1
         elif kind == _HOST_FIELD:
             if head.host is not None:
                 raise BadHeader("Bad header", explain="Duplicate Host header (RFC 9112 §3.2)")
