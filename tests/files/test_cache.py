@@ -104,3 +104,25 @@ def test_a_stale_stat_is_not_cached(tmp_path: Path, change: str) -> None:
     else:
         path.write_bytes(b"abcdef")
     assert FileCache().load(str(path), before) is None
+
+
+@pytest.mark.parametrize("change", ["chmod", "chown"])
+def test_a_permission_change_drops_the_entry(serve: Any, tmp_path: Path, change: str) -> None:
+    page = tmp_path / "secret.txt"
+    page.write_bytes(b"secret")
+    cache = FileCache()
+    cached = serve(handler_for(tmp_path, cache))
+    plain = serve(handler_for(tmp_path, None))
+    assert get(cached, "/secret.txt").endswith(b"\r\n\r\nsecret")
+    assert cache.get(str(page), os.stat(page)) is not None
+    if change == "chmod":
+        page.chmod(0)
+    elif os.geteuid() == 0:
+        os.chown(page, os.getuid(), os.getgid() + 1)  # another group
+    else:
+        os.chown(page, os.getuid(), os.getgid())  # only root may give a file away: ctime
+    # The cached copy no longer vouches for the file: whatever a fresh open() gives now
+    # (403/404 for a user the mode shuts out; the bytes again for root) is the answer.
+    assert cache.get(str(page), os.stat(page)) is None
+    status = get(cached, "/secret.txt").split(b"\r\n", 1)[0]
+    assert status == get(plain, "/secret.txt").split(b"\r\n", 1)[0]

@@ -1,10 +1,13 @@
 """Small files kept in memory while they are unchanged on disk.
 
 Rule 1: an entry is used only while ``os.stat`` of its path still gives the same
-device, inode, size and modification time in nanoseconds: the same identity the strong
-ETag is built from, so the cache never serves bytes that the ETag would not also
-vouch for.  Every request still stats the file; only opening, reading and resolving
-symlinks are saved (on this 2-core machine, about a third of a 1 KiB request).
+device, inode, size and modification time in nanoseconds (the identity the strong ETag
+is built from, so the cache never serves bytes that the ETag would not also vouch for),
+and the same mode, owner, group and status-change time: a ``chmod`` or ``chown`` that
+would make a fresh ``open()`` by the server fail drops the entry, so the cache never
+serves what the server could no longer read.  Every request still stats the file; only
+opening, reading and resolving symlinks are saved (on this 2-core machine, about a
+third of a 1 KiB request).
 Rule 2: only small files are kept, and the whole cache is bounded; it is dropped
 entry by entry in insertion order when full, never grown past its bound.
 """
@@ -26,9 +29,7 @@ class CachedFile:
 
     __slots__ = ("content_type", "data", "identity", "last_modified", "stat")
 
-    def __init__(
-        self, identity: tuple[int, int, int, int], stat: os.stat_result, data: bytes
-    ) -> None:
+    def __init__(self, identity: Identity, stat: os.stat_result, data: bytes) -> None:
         self.identity = identity
         self.stat = stat
         self.data = data
@@ -36,9 +37,15 @@ class CachedFile:
         self.last_modified: str | None = None
 
 
-def identity(info: os.stat_result) -> tuple[int, int, int, int]:
+Identity = tuple[int, int, int, int, int, int, int, int]
+
+
+def identity(info: os.stat_result) -> Identity:
     """Return what must not change for a cached copy to stay valid."""
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    return (
+        info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+        info.st_mode, info.st_uid, info.st_gid, info.st_ctime_ns,
+    )  # fmt: skip
 
 
 class FileCache:
