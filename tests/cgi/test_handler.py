@@ -778,3 +778,26 @@ def test_environ_auth_variables(authorization: str, expected: dict[str, str]) ->
     got = {name: env[name] for name in ("AUTH_TYPE", "REMOTE_USER") if name in env}
     assert got == expected
     assert "HTTP_AUTHORIZATION" not in env
+
+
+@pytest.mark.parametrize("escape", [False, True], ids=["contained", "follow-symlinks"])
+def test_a_script_symlinked_from_outside_the_root_runs_only_when_allowed(
+    cgi_server: Any, site: Path, escape: bool
+) -> None:
+    outside = Path(tempfile.mkdtemp(prefix="devserve-cgi-outside-"))
+    outside.chmod(0o755)
+    try:
+        script = outside / "escape.sh"
+        script.write_text("#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nran outside\\n'\n")
+        script.chmod(0o755)
+        (site / "cgi-bin" / "escape.sh").symlink_to(script)
+        server, _ = cgi_server(allow_symlink_escape=escape)
+        response, body = request(server, "/cgi-bin/escape.sh")
+        if escape:
+            assert (response.status, body) == (200, b"ran outside\n")
+        else:
+            assert response.status == 404  # as a file outside the root would be
+            assert b"ran outside" not in body
+    finally:
+        (site / "cgi-bin" / "escape.sh").unlink(missing_ok=True)
+        shutil.rmtree(outside)

@@ -276,6 +276,11 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
         except (OSError, ValueError):
             self.send_error(HTTPStatus.NOT_FOUND, "No such CGI script (%r)" % script_name)
             return
+        if not self._inside_root(script_file):
+            # Scripts are contained as files are: a symlink that leaves the served
+            # directory is not run (unless allow_symlink_escape, --follow-symlinks).
+            self.send_error(HTTPStatus.NOT_FOUND, "No such CGI script (%r)" % script_name)
+            return
         if not stat.S_ISREG(mode):
             self.send_error(
                 HTTPStatus.FORBIDDEN, "CGI script is not a plain file (%r)" % script_name
