@@ -801,3 +801,20 @@ def test_a_script_symlinked_from_outside_the_root_runs_only_when_allowed(
     finally:
         (site / "cgi-bin" / "escape.sh").unlink(missing_ok=True)
         shutil.rmtree(outside)
+
+
+def test_the_response_ends_when_the_script_exits_not_when_its_children_do(
+    cgi_server: Any,
+) -> None:
+    server, _ = cgi_server(protocol_version="HTTP/1.1")
+    started = time.monotonic()
+    with server.connect() as sock:
+        sock.sendall(b"GET /cgi-bin/orphan.sh HTTP/1.1\r\nHost: a\r\n\r\n")
+        data = b""
+        while not data.endswith(b"0\r\n\r\n") and b"\r\n\r\ndone\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+    _head, body = split_response(data)
+    assert body == b"done\n"
+    assert time.monotonic() - started < 5  # the child sleeps 30 s with the pipe open

@@ -8,7 +8,8 @@ Rule 2: the deadline is on progress, not on the whole run: :exc:`ScriptTimeout` 
 raised when neither output arrived nor input was taken for ``timeout`` seconds, so a
 long upload or a long stream of output is never cut, and a silent script always is.
 Rule 3: the script runs in a session of its own, and killing it kills the whole process
-group: a child it started cannot hold the output pipe open after it is gone.
+group; its output ends when it exits, so a child it left running with the pipe open
+does not hold the response open (http.server ends the response when the script exits).
 Nothing here knows about HTTP; :mod:`devserve.cgi.handler` decides what to send.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import select
 import signal
 import subprocess
 import threading
@@ -34,6 +36,10 @@ _STDERR_LINE = 8192
 # group may still hold a pipe open, and must not hold the request too.
 _JOIN_TIMEOUT = 5.0
 _POSIX = os.name == "posix"
+# While the script runs, how often (seconds) the output reader also checks that it has
+# not exited; after it exited, how many reads of what is already there end the output.
+_EXIT_CHECK = 0.05
+_READS_AFTER_EXIT = 64
 
 
 class ScriptTimeout(Exception):
@@ -187,12 +193,35 @@ class ScriptProcess:
         stdout = self._proc.stdout
         assert stdout is not None
         try:
-            while data := stdout.read1(_CHUNK):  # type: ignore[attr-defined]
-                self._output.put(data)
+            if _POSIX:
+                self._read_until_exit(stdout.fileno())
+            else:
+                while data := stdout.read1(_CHUNK):  # type: ignore[attr-defined]
+                    self._output.put(data)
         except (OSError, ValueError):
             pass  # the pipe broke or was closed: that is the end of the output too
         finally:
             self._output.put(None)
+
+    def _read_until_exit(self, fd: int) -> None:
+        # The output ends when the pipe does, or when the script has exited and what it
+        # wrote has been read: a child it left running with the pipe open (a daemon,
+        # `cmd &`) does not hold the response open, as it does not under http.server.
+        after_exit = 0
+        while True:
+            exited = self._proc.poll() is not None
+            if not select.select([fd], [], [], 0 if exited else _EXIT_CHECK)[0]:
+                if exited:
+                    return
+                continue
+            data = os.read(fd, _CHUNK)
+            if not data:
+                return
+            self._output.put(data)
+            if exited:
+                after_exit += 1
+                if after_exit > _READS_AFTER_EXIT:
+                    return
 
     def _log_errors(self, log: Callable[[str], None]) -> None:
         stderr = self._proc.stderr
