@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import devserve
+from devserve.http11 import Limits
 from support.sockets import QuietHandler, counting_sends, read_all
 
 HELLO = b"Hello, world!"
@@ -245,6 +246,28 @@ def test_expect_100_continue_is_answered_before_the_body(serve: Any) -> None:
         assert sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
         sock.sendall(b"data")
         assert read_all(sock).endswith(b"\r\n\r\ndata")
+
+
+@pytest.mark.parametrize(
+    ("request_head", "status"),
+    [
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 999999\r\nExpect: 100-continue\r\n"
+         b"\r\n", b"413"),
+        (b"BREW / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+         b"501"),
+    ],
+    ids=["too-large", "unsupported-method"],
+)  # fmt: skip
+def test_no_100_continue_for_a_request_that_will_be_refused(
+    serve: Any, request_head: bytes, status: bytes
+) -> None:
+    small = type("Small", (Hello,), {"limits": Limits(max_body_size=1000)})
+    server = serve(small)
+    with server.connect() as sock:
+        sock.sendall(request_head)
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 " + status + b" ")
+    assert b"100 Continue" not in answer
 
 
 def test_exception_in_handler_answers_500_and_server_survives(

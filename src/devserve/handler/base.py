@@ -53,6 +53,7 @@ from .messages import (
     DEFAULT_ERROR_CONTENT_TYPE,
     DEFAULT_ERROR_MESSAGE,
     LOG_ESCAPES,
+    Refusal,
     ResponseRecord,
     error_page,
     log_timestamp,
@@ -409,8 +410,22 @@ class BaseHTTPRequestHandler(ConnectionHandler):
             and http11
             and self.request_version >= "HTTP/1.1"
         ):
+            refusal = self._refusal_before_continue(head)
+            if refusal is not None:
+                # RFC 9110 §10.1.1: a request that will be refused is refused before the
+                # client is invited to send its body.
+                self.send_error(refusal.status, refusal.message, refusal.explain)
+                return False
             return self.handle_expect_100()
         return True
+
+    def _refusal_before_continue(self, head: RequestHead) -> Refusal | None:
+        limit = self.limits.max_body_size
+        if limit is not None and (head.content_length or 0) > limit:
+            return Refusal(413, "Content Too Large", "the request body is too large")
+        if not self.responders and not hasattr(self, "do_" + str(self.command)):
+            return Refusal(501, "Unsupported method (%r)" % self.command)
+        return None
 
     def _take_request_line(self, line: RequestLine) -> None:
         self.command = line.method
