@@ -127,12 +127,14 @@ def test_the_absolute_form_names_the_host_that_is_checked() -> None:
 
 def test_a_refused_host_is_never_invited_to_send_its_body() -> None:
     # The check runs before Expect: 100-continue is answered.
-    with serve_in_thread(Hello) as server:
-        with socket.create_connection(("127.0.0.1", server.port), timeout=CLIENT_TIMEOUT) as sock:
-            sock.sendall(
-                b"POST / HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 4\r\n"
-                b"Expect: 100-continue\r\n\r\n"
-            )
-            answer = read_all(sock)
+    with (
+        serve_in_thread(Hello) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=CLIENT_TIMEOUT) as sock,
+    ):
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 4\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
+        answer = read_all(sock)
     assert answer.startswith(b"HTTP/1.1 403 ")
     assert b"100 Continue" not in answer
