@@ -84,6 +84,14 @@ def counting_sends(handler_class: Any) -> tuple[Any, list[bytes]]:
             sends.append(bytes(data))
             self._sock.sendall(data)
 
+        def send(self, data: bytes) -> int:
+            sent = self._sock.send(data)
+            sends.append(bytes(data[:sent]))
+            return sent
+
+        def gettimeout(self) -> float | None:
+            return self._sock.gettimeout()
+
     class Counted(handler_class):  # type: ignore[misc, valid-type]
         def setup(self) -> None:
             super().setup()

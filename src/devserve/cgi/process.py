@@ -227,8 +227,13 @@ class ScriptProcess:
         stderr = self._proc.stderr
         assert stderr is not None
         with contextlib.suppress(OSError, ValueError):
-            while line := stderr.readline(_STDERR_LINE):
-                log(line.decode("utf-8", "replace").rstrip("\r\n"))
+            try:
+                while line := stderr.readline(_STDERR_LINE):
+                    log(line.decode("utf-8", "replace").rstrip("\r\n"))
+            finally:
+                # A child the script left running may hold stderr open past wait():
+                # whoever reads to its end closes it.
+                stderr.close()
 
     def _feed(self, read: Callable[[int], bytes]) -> None:
         stdin = self._proc.stdin

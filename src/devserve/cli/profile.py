@@ -102,7 +102,7 @@ class Profile(NamedTuple):
         if self.compat:
             # The drop-in's leniencies and endless waits: python -m http.server's.
             attributes.update(strict_parsing=False, idle_timeout=None, head_timeout=None,
-                              timeout=None, announce_close=False)  # fmt: skip
+                              drain_timeout=None, timeout=None, announce_close=False)  # fmt: skip
             attributes["server_version"] = SimpleHTTPRequestHandler.server_version
         checks: tuple[RequestCheck, ...] = ()
         if self.allowed_hosts is not None:

@@ -17,7 +17,11 @@ from __future__ import annotations
 import os
 import threading
 
-__all__ = ["CachedFile", "FileCache"]
+__all__ = ["CachedFile", "FileCache", "Identity"]
+
+
+#: A file version's identity: device, inode, size, mtime, mode, owner, group, ctime.
+Identity = tuple[int, int, int, int, int, int, int, int]
 
 
 class CachedFile:
@@ -35,9 +39,6 @@ class CachedFile:
         self.data = data
         self.content_type: str | None = None
         self.last_modified: str | None = None
-
-
-Identity = tuple[int, int, int, int, int, int, int, int]
 
 
 def identity(info: os.stat_result) -> Identity:

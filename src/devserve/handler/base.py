@@ -46,7 +46,7 @@ from ..http11 import (
 )
 from ..http11.head import parse_request, read_request_line
 from ..http11.response import Framing, can_chunk, choose_framing, connection_field
-from ..net.streams import Waited, reset_connection
+from ..net.streams import ClientTimeout, Waited, reset_connection
 from .body import RequestBody
 from .connection import ConnectionHandler
 from .messages import (
@@ -211,7 +211,7 @@ class BaseHTTPRequestHandler(ConnectionHandler):
                 return
             parsed = self.parse_request()
             if waits:
-                self._end_head_deadline()
+                self._end_deadline()
             if not parsed:
                 return
             if self.responders:
@@ -306,8 +306,8 @@ class BaseHTTPRequestHandler(ConnectionHandler):
             if not self._response_started():
                 self._headers_buffer = []
                 self._send_protocol_error(error)
-        except _DISCONNECTS:
-            raise
+        except (ClientTimeout, *_DISCONNECTS):
+            raise  # the client's failure, answered (408) or not at all, never a 500
         except Exception:
             self.close_connection = True
             if not self._response_started():
@@ -346,11 +346,13 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         return True
 
     def _answer_timeout(self, error: TimeoutError) -> None:
-        in_head = self._in_head()
         self.log_error("Request timed out: %r", error)
         self.close_connection = True
-        if in_head and self._status_code is None:
-            self._end_head_deadline()
+        self._end_deadline()
+        late_request = isinstance(error, ClientTimeout) and not error.writing
+        if late_request and not self._response_started():
+            # A client too slow with its head or body is told so; one too slow to
+            # read the response cannot be told anything.
             with contextlib.suppress(OSError):
                 self.send_error(HTTPStatus.REQUEST_TIMEOUT)
 
@@ -501,7 +503,19 @@ class BaseHTTPRequestHandler(ConnectionHandler):
     def _discard_unread_body(self) -> None:
         """Drain what the handler left of the body, or close the connection."""
         body = self._body
-        if body is not None and not body.discard():
+        if body is None:
+            return
+        if self.drain_timeout is None:
+            drained = body.discard()
+        else:
+            # The response is out: a client that never sends the body it announced
+            # gets the connection closed, not a worker waiting on it.
+            self._start_deadline(self.drain_timeout, "the unread request body took too long")
+            try:
+                drained = body.discard()
+            finally:
+                self._end_deadline()
+        if not drained:
             self.close_connection = True
 
     # -- response -------------------------------------------------------------

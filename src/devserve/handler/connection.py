@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import socket
 import socketserver
+import time
 from typing import Any, cast
 
 from ..net.contract import Arrival, ConnectionHost, conforms
@@ -45,6 +46,12 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
     #:
     #: .. versionadded:: 0.1
     head_timeout: float | None = None
+    #: Seconds the server spends reading away a request body the handler left
+    #: unread before the next request on the connection, or ``None`` (no limit,
+    #: the stdlib's behaviour); past it the connection closes.
+    #:
+    #: .. versionadded:: 0.1
+    drain_timeout: float | None = None
     #: Whether the connection closes after the current request.
     close_connection: bool = True
 
@@ -183,9 +190,10 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
         rfile = self.rfile if isinstance(self.rfile, io.BufferedReader) else None
         return reader.wait_for_request(rfile, self.idle_timeout, self.head_timeout)
 
-    def _in_head(self) -> bool:
-        return self._reader is not None and self._reader.in_head
-
-    def _end_head_deadline(self) -> None:
+    def _start_deadline(self, seconds: float, reason: str) -> None:
         if self._reader is not None:
-            self._reader.end_head(self.timeout)
+            self._reader.start_deadline(time.monotonic() + seconds, reason)
+
+    def _end_deadline(self) -> None:
+        if self._reader is not None:
+            self._reader.end_deadline(self.timeout)

@@ -26,6 +26,7 @@ class HandlerDefaults(NamedTuple):
     strict_parsing: bool
     idle_timeout: float | None
     head_timeout: float | None
+    drain_timeout: float | None
     #: Seconds any one read of a body or write of a response may block.
     timeout: float | None
     limits: Limits
@@ -37,14 +38,15 @@ class HandlerDefaults(NamedTuple):
         return dict(self._asdict())
 
 
-#: What devserve's own entry points serve with: HTTP/1.1, strict parsing, an idle and
-#: a head deadline, a per-read timeout, request bodies up to 1 GiB, and ``Connection``
+#: What devserve's own entry points serve with: HTTP/1.1, strict parsing, an idle, a
+#: head and a drain deadline, a per-read timeout, request bodies up to 1 GiB, and ``Connection``
 #: said whenever it matters.
 DEVSERVE = HandlerDefaults(
     protocol_version="HTTP/1.1",
     strict_parsing=True,
     idle_timeout=75.0,
     head_timeout=10.0,
+    drain_timeout=10.0,
     timeout=60.0,
     limits=DEFAULT_LIMITS.replace(max_body_size=1 << 30),
     announce_close=True,

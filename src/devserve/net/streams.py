@@ -27,6 +27,7 @@ from typing import BinaryIO
 from .contract import Arrival
 
 __all__ = [
+    "ClientTimeout",
     "SocketReader",
     "SocketWriter",
     "Waited",
@@ -41,6 +42,20 @@ _COALESCE_LIMIT = 65536
 _LINGER_RESET = struct.pack("ii", 1, 0)
 # A TLS record (type 0x16, handshake) where a request line belongs.
 _TLS_HANDSHAKE = b"\x16"
+
+
+class ClientTimeout(TimeoutError):
+    """The client made no progress within a deadline: a read or a write waited too long.
+
+    Distinct from a :exc:`TimeoutError` an application raises on its own account
+    (a database, an outbound call), which is the application's failure, not the
+    client's.  :attr:`writing` tells a client too slow to read the response (who
+    cannot be sent anything more) from one too slow to send its request.
+    """
+
+    def __init__(self, reason: str, *, writing: bool = False) -> None:
+        super().__init__(reason)
+        self.writing = writing
 
 
 class Waited(enum.Enum):
@@ -68,6 +83,7 @@ class SocketReader(io.RawIOBase):
         self._received = 0
         self._ahead: memoryview | None = None
         self.deadline: float | None = None
+        self._reason = ""
         #: When the bytes given to :meth:`feed` started to arrive, or ``None``.
         self.arrived: float | None = None
         #: Whether a read under :attr:`deadline` changed the socket's timeout.
@@ -113,16 +129,20 @@ class SocketReader(io.RawIOBase):
         if ahead[:1] == _TLS_HANDSHAKE:
             return Waited.TLS
         if head_timeout is not None:
-            self.deadline = (time.monotonic() if arrived is None else arrived) + head_timeout
+            since = time.monotonic() if arrived is None else arrived
+            self.start_deadline(since + head_timeout, "the request head took too long")
         return Waited.REQUEST
 
-    @property
-    def in_head(self) -> bool:
-        """Whether a request head is being read under its deadline."""
-        return self.deadline is not None
+    def start_deadline(self, deadline: float, reason: str) -> None:
+        """Make every read until :meth:`end_deadline` finish by *deadline* (monotonic).
 
-    def end_head(self, timeout: float | None) -> None:
-        """Disarm the head deadline; give the socket back its *timeout* if a wait changed it."""
+        Past it, :exc:`ClientTimeout` is raised with *reason*.
+        """
+        self.deadline = deadline
+        self._reason = reason
+
+    def end_deadline(self, timeout: float | None) -> None:
+        """Disarm the deadline; give the socket back its *timeout* if a wait changed it."""
         self.deadline = None
         if self.retimed:
             # Only a socket whose timeout a wait changed needs it back (two fcntl
@@ -147,10 +167,15 @@ class SocketReader(io.RawIOBase):
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError("the request head took too long")
+                raise ClientTimeout(self._reason)
             self._sock.settimeout(remaining)
             self.retimed = True
-        received = self._sock.recv_into(buffer)
+        try:
+            received = self._sock.recv_into(buffer)
+        except TimeoutError as error:
+            # The socket's own timeout (progress) or the deadline's remainder ran out.
+            reason = self._reason if deadline is not None else "no bytes from the client in time"
+            raise ClientTimeout(reason) from error
         self._received += received
         return received
 
@@ -194,21 +219,35 @@ class SocketWriter(io.BufferedIOBase):
         if held:
             self._held = b""
             if size <= _COALESCE_LIMIT:
-                self._sock.sendall(held + data)
+                self._send_all(held + data)
             else:
-                self._sock.sendall(held)
-                self._sock.sendall(data)
+                self._send_all(held)
+                self._send_all(data)
             self.bytes_sent += len(held)
         else:
-            self._sock.sendall(data)
+            self._send_all(data)
         self.bytes_sent += size
         return size
+
+    def _send_all(self, data: bytes | bytearray | memoryview) -> None:
+        sock = self._sock
+        if sock.gettimeout() is None:
+            sock.sendall(data)  # no deadline to keep
+            return
+        # sendall's timeout bounds the whole call, so a slow but steady client would be
+        # cut off; each send waiting at most the timeout bounds progress instead.
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[sock.send(view) :]
+        except TimeoutError as error:
+            raise ClientTimeout("the client read nothing in time", writing=True) from error
 
     def flush(self) -> None:
         held = self._held
         if held:
             self._held = b""
-            self._sock.sendall(held)
+            self._send_all(held)
             self.bytes_sent += len(held)
 
     def sendfile(self, file: BinaryIO, offset: int = 0, count: int | None = None) -> int:

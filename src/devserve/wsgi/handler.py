@@ -73,6 +73,7 @@ class WSGIHandler(BaseHTTPRequestHandler):
     strict_parsing = DEVSERVE.strict_parsing
     idle_timeout = DEVSERVE.idle_timeout
     head_timeout = DEVSERVE.head_timeout
+    drain_timeout = DEVSERVE.drain_timeout
     timeout = DEVSERVE.timeout
     limits = DEVSERVE.limits
     announce_close = DEVSERVE.announce_close
