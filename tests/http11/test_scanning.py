@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from devserve.http11 import ChunkedReader, Limits, ProtocolError
+from devserve.http11 import DEFAULT_LIMITS, ChunkedReader, Limits, ProtocolError
 from devserve.http11.head import parse_request, read_request_line
-from devserve.http11.scanning import BodyScanner, HeadScanner, Progress
+from devserve.http11.scanning import BodyScanner, HeadScanner, Progress, body_to_gather
 
 
 class Blocked(Exception):
@@ -199,3 +199,35 @@ def test_head_scanner_reports_where_the_head_ends() -> None:
     assert scanner.feed(b"st: h\r\n\r\nbody") is Progress.READY
     assert scanner.end == len(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
     assert bytes(scanner.data) == b"GET / HTTP/1.1\r\nHost: h\r\n\r\nbody"
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", None),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", None),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", 5),
+        (b"POST / HTTP/1.1\r\nHost: a\r\ncOnTeNt-LeNgTh: 7\r\n\r\n", 7),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", "chunked"),
+        # The handler answers these first: the expectation, the 413, the 400.
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", None),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", None),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", None),
+        (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5x\r\n\r\n", None),
+    ],
+)
+def test_body_to_gather_follows_the_parsers_framing(head: bytes, expected: object) -> None:
+    limits = DEFAULT_LIMITS.replace(max_body_size=10)
+    body = body_to_gather(head, strict=True, limits=limits)
+    if expected is None:
+        assert body is None
+        return
+    assert body is not None
+    assert body.progress is Progress.NEED_MORE
+    if expected == "chunked":
+        assert body.feed(b"3\r\nabc\r\n0\r\n\r\nGET") == 13
+    else:
+        assert isinstance(expected, int)
+        assert body.feed(b"x" * (expected + 3)) == expected
+    assert body.progress is Progress.READY
+    assert not body.failed

@@ -21,10 +21,10 @@ import enum
 from .errors import ProtocolError
 from .fields import TOKEN, line_content
 from .framing import check_trailers, chunk_size
-from .head import has_field_section
+from .head import has_field_section, parse_request_head
 from .limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["BodyScanner", "HeadScanner", "Progress"]
+__all__ = ["BodyScanner", "HeadScanner", "Progress", "body_to_gather"]
 
 # A request line starts with a method (a token) or an empty line; anything else cannot
 # be HTTP/1.x, and the handler answers it at once (a TLS ClientHello, 0x16, above all).
@@ -79,6 +79,10 @@ class HeadScanner:
         self._skipped = False
         self._fields = 0
         self._budget = 0
+
+    def keep(self, data: bytes) -> None:
+        """Add *data* that follows a complete head (a body being gathered) unscanned."""
+        self.data += data
 
     def feed(self, data: bytes) -> Progress:
         """Add *data*; say whether the head can now be read without waiting."""
@@ -283,3 +287,32 @@ class BodyScanner:
 
 
 _SIZE, _DATA, _DATA_END, _TRAILER = range(4)
+
+
+def body_to_gather(
+    head: bytes | bytearray, *, strict: bool, limits: Limits = DEFAULT_LIMITS
+) -> BodyScanner | None:
+    """Return a scanner for the body the complete request *head* announces, or ``None``.
+
+    ``None`` means there is nothing to gather before the request is served: no body;
+    a head the handler refuses (it answers at once, and closes); a declared length
+    over :attr:`~devserve.http11.Limits.max_body_size` (413 at once); or an
+    ``Expect`` field, which the handler answers before the client sends the body
+    (RFC 9110 §10.1.1).
+    """
+    lowered = head.lower()
+    if b"content-length" not in lowered and b"transfer-encoding" not in lowered:
+        return None  # the common case, decided without parsing
+    try:
+        parsed, _ = parse_request_head(bytes(head), strict=strict, limits=limits)
+    except ProtocolError:
+        return None
+    if parsed.expect is not None:
+        return None
+    if parsed.chunked:
+        return BodyScanner(None, limits)
+    length = parsed.content_length
+    limit = limits.max_body_size
+    if not length or (limit is not None and length > limit):
+        return None
+    return BodyScanner(length, limits)

@@ -13,6 +13,11 @@ deadline passes; only then does a worker get the connection, the bytes read so f
 going first to the handler's reader (:class:`~devserve.net.contract.Arrival`).  TLS
 connections are the exception: a TLS record cannot be read without blocking, so their
 heads are read by a worker, under the same deadline.
+Rule 2a: a request body is gathered the same way before a worker is taken, up to
+:attr:`~BoundedHTTPServer.body_buffer_size` bytes, under the handler's ``timeout`` for
+progress; past it a worker answers 408 at once.  A body with ``Expect`` is not
+gathered (the handler answers the expectation first), nor a larger one (the handler
+reads it as it comes, on its worker, under the same deadline).
 Rule 3: a connection has one owner at a time, handed over through the contract of
 :mod:`devserve.net.contract`: the I/O thread owns a parked one; the job queue hands it
 to exactly one worker; the worker hands it back by re-arming it in the poller.
@@ -33,7 +38,7 @@ import time
 from typing import Any, cast
 
 from ..http11 import DEFAULT_LIMITS, Limits
-from ..http11.scanning import HeadScanner, Progress
+from ..http11.scanning import BodyScanner, HeadScanner, Progress, body_to_gather
 from .contract import Arrival, ParkableHandler, ParsingPolicy, conforms
 from .poller import Poller, make_poller
 from .pool import WorkerPool
@@ -59,7 +64,10 @@ _BUSY = (
 class _Connection:
     """One accepted connection: its socket, its handler once made, and its parked state."""
 
-    __slots__ = ("address", "arrived", "busy", "fd", "handler", "scanner", "since", "sock", "tls")
+    __slots__ = (
+        "address", "arrived", "body", "busy", "fd", "handler", "overdue", "progressed", "scanner",
+        "since", "sock", "tls",
+    )  # fmt: skip
 
     def __init__(self, sock: socket.socket, address: Any, scanner: HeadScanner) -> None:
         self.sock = sock
@@ -76,13 +84,21 @@ class _Connection:
         self.since = time.monotonic()
         #: Whether a worker owns it now.
         self.busy = False
+        #: The body being gathered after a complete head, or ``None``.
+        self.body: BodyScanner | None = None
+        #: When the body last grew.
+        self.progressed = 0.0
+        #: Whether the body stopped arriving for longer than the handler's timeout.
+        self.overdue = False
 
     def take_arrival(self) -> Arrival:
         """Hand over what was read ahead, and start scanning the next head afresh."""
         data = bytes(self.scanner.data)
         self.scanner.reset()
         arrived, self.arrived = self.arrived, None
-        return Arrival(data, arrived)
+        overdue, self.overdue = self.overdue, False
+        self.body = None
+        return Arrival(data, arrived, overdue)
 
 
 class BoundedHTTPServer(HTTPServer):
@@ -117,6 +133,9 @@ class BoundedHTTPServer(HTTPServer):
     connection_limit = 2048
     #: Seconds :meth:`shutdown` (and Ctrl+C) give requests in flight to finish.
     graceful_timeout = 5.0
+    #: The largest request body gathered in memory before a worker is taken; a
+    #: larger one is read by the handler as it arrives.
+    body_buffer_size = 65536
     #: Seconds an idle worker thread waits for work before it exits.
     worker_idle_timeout = 30.0
     #: Whether worker threads are daemons (they do not keep the process alive).
@@ -304,10 +323,42 @@ class BoundedHTTPServer(HTTPServer):
             else:
                 self._close(record)  # the client ended an idle connection
             return
+        if record.body is not None:
+            self._gather(record, data)
+            return
         if record.arrived is None:
             record.arrived = time.monotonic()
-        if record.scanner.feed(data) is Progress.READY:
+        if record.scanner.feed(data) is Progress.NEED_MORE or self._starts_body(record):
+            self._rearm(record)
+        else:
             self._dispatch(record)
+
+    def _starts_body(self, record: _Connection) -> bool:
+        """Whether the complete head announces a body to gather before a worker serves it."""
+        scanner = record.scanner
+        policy = self._policy
+        if scanner.end is None or policy is None:
+            return False
+        data = scanner.data
+        body = body_to_gather(data[: scanner.end], strict=policy.strict_parsing,
+                              limits=policy.limits)  # fmt: skip
+        if body is None:
+            return False
+        body.feed(bytes(data[scanner.end :]))
+        if body.progress is Progress.READY or len(data) > self.body_buffer_size:
+            return False
+        record.body = body
+        record.progressed = time.monotonic()
+        return True
+
+    def _gather(self, record: _Connection, data: bytes) -> None:
+        body = record.body
+        assert body is not None
+        record.scanner.keep(data)
+        body.feed(data)
+        record.progressed = time.monotonic()
+        if body.progress is Progress.READY or len(record.scanner.data) > self.body_buffer_size:
+            self._dispatch(record)  # whole (or too large to hold: the handler reads on)
         else:
             self._rearm(record)
 
@@ -329,13 +380,18 @@ class BoundedHTTPServer(HTTPServer):
         policy = self._policy
         idle_timeout = policy.idle_timeout if policy is not None else None
         head_timeout = policy.head_timeout if policy is not None else None
+        body_timeout = policy.timeout if policy is not None else None
         with self._records_lock:
             records = list(self._records.values())
         for record in records:
             if record.busy:
                 continue
             arrived = record.arrived
-            if arrived is not None:
+            if record.body is not None:
+                if body_timeout is not None and now - record.progressed > body_timeout:
+                    record.overdue = True
+                    self._dispatch(record)  # the body stopped: the handler says 408
+            elif arrived is not None:
                 if head_timeout is not None and now - arrived > head_timeout:
                     self._dispatch(record)  # past its deadline: the handler says 408
             elif idle_timeout is not None and now - record.since > idle_timeout:
@@ -435,7 +491,9 @@ class BoundedHTTPServer(HTTPServer):
         with self._records_lock:
             records = list(self._records.values())
         for record in records:
-            if not record.busy:
+            if record.body is not None and not record.busy:
+                self._dispatch(record)  # a request in flight: its handler reads the rest
+            elif not record.busy:
                 if record.handler is not None:
                     record.handler.release()
                 self._close(record)

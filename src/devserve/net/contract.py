@@ -25,11 +25,15 @@ class Arrival(NamedTuple):
     """Bytes of a request the host read before a handler took the connection.
 
     ``arrived`` is when the first of them came (:func:`time.monotonic`), so a head
-    deadline runs from then; ``None`` when nothing was read ahead.
+    deadline runs from then; ``None`` when nothing was read ahead.  ``overdue`` says
+    the request's body stopped arriving before it was whole, for longer than the
+    handler's ``timeout``: reading past *data* then fails at once (408), without
+    waiting again.
     """
 
     data: bytes = b""
     arrived: float | None = None
+    overdue: bool = False
 
 
 @runtime_checkable
@@ -66,16 +70,18 @@ class ConnectionHost(Protocol):
 class ParsingPolicy(Protocol):
     """What a server that reads request heads itself needs to know of its handler class.
 
-    The I/O thread scans heads with the handler's own strictness and limits, and
-    keeps its idle and head deadlines; a handler class without these attributes
-    (a :func:`functools.partial`, a stdlib handler) gets the stdlib's: lenient,
-    default limits, no deadlines.
+    The I/O thread scans heads with the handler's own strictness and limits, keeps
+    its idle and head deadlines, and gathers request bodies under its ``timeout``
+    (body progress); a handler class without these attributes (a
+    :func:`functools.partial`, a stdlib handler) gets the stdlib's: lenient,
+    default limits, no deadlines, bodies read by the handler.
     """
 
     strict_parsing: bool
     limits: Limits
     idle_timeout: float | None
     head_timeout: float | None
+    timeout: float | None
 
 
 _CONFORMING: dict[tuple[type, Any], bool] = {}

@@ -84,6 +84,7 @@ class SocketReader(io.RawIOBase):
         self._ahead: memoryview | None = None
         self.deadline: float | None = None
         self._reason = ""
+        self._overdue = False
         #: When the bytes given to :meth:`feed` started to arrive, or ``None``.
         self.arrived: float | None = None
         #: Whether a read under :attr:`deadline` changed the socket's timeout.
@@ -101,6 +102,7 @@ class SocketReader(io.RawIOBase):
         if arrival.data:
             self._ahead = memoryview(arrival.data)
             self.arrived = arrival.arrived
+            self._overdue = arrival.overdue
 
     def wait_for_request(
         self,
@@ -163,6 +165,9 @@ class SocketReader(io.RawIOBase):
             self._ahead = ahead[size:] if size < len(ahead) else None
             self._received += size
             return size
+        if self._overdue:
+            # The server waited out the body's progress deadline already.
+            raise ClientTimeout("the request body stopped arriving")
         deadline = self.deadline
         if deadline is not None:
             remaining = deadline - time.monotonic()

@@ -1,0 +1,155 @@
+"""Request bodies gathered by the bounded server's I/O thread, over real sockets.
+
+A body without ``Expect`` is read before a worker is taken, so stalled uploads cost no
+thread; a body that stops arriving past the handler's ``timeout`` gets 408.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import devserve
+from devserve.net.bounded import BoundedHTTPServer
+from devserve.testing import ServerThread
+from support.sockets import CLIENT_TIMEOUT, read_all
+
+GET = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+
+
+class Echo(devserve.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    strict_parsing = True
+    idle_timeout = 5.0
+    head_timeout = 2.0
+    timeout = 1.0
+    seen: list[bytes] = []  # noqa: RUF012  # what the handlers read, in order
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.read_body()
+        type(self).seen.append(body)
+        self.reply(b"got %d" % len(body))
+
+    def do_GET(self) -> None:
+        self.reply(b"hello")
+
+    def reply(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def server() -> Iterator[Any]:
+    Echo.seen = []
+    running = ServerThread(BoundedHTTPServer(("127.0.0.1", 0), Echo)).start()
+    yield running
+    running.stop()
+
+
+def connect(running: Any) -> socket.socket:
+    return socket.create_connection((running.host, running.port), timeout=CLIENT_TIMEOUT)
+
+
+def timed_get(running: Any) -> float:
+    started = time.monotonic()
+    with connect(running) as sock:
+        sock.sendall(GET)
+        assert sock.recv(4096).endswith(b"hello")
+    return time.monotonic() - started
+
+
+def post(length: int, sent: bytes) -> bytes:
+    return b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s" % (length, sent)
+
+
+def test_stalled_uploads_hold_no_worker(server: Any) -> None:
+    stalled = [connect(server) for _ in range(150)]
+    try:
+        for sock in stalled:
+            sock.sendall(post(100, b"ab"))
+        time.sleep(0.3)
+        assert timed_get(server) < 0.3
+        assert server.server.thread_count <= BoundedHTTPServer.threads
+        assert Echo.seen == []  # no handler has run for them
+    finally:
+        for sock in stalled:
+            sock.close()
+
+
+def test_a_stalled_upload_gets_408_at_the_progress_deadline(server: Any) -> None:
+    with connect(server) as sock:
+        sock.sendall(post(100, b"ab"))
+        started = time.monotonic()
+        answer = read_all(sock)
+        elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:80]
+    assert Echo.timeout <= elapsed < Echo.timeout + 1.0
+    assert Echo.seen == []  # the handler was told, it never saw a short body
+
+
+def test_a_body_never_sent_is_waited_for_once_then_the_connection_closes(server: Any) -> None:
+    # The handler does not read the body, so it answers; the drain fails at once,
+    # since the body's deadline has passed already, and the connection closes.
+    with connect(server) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n")
+        started = time.monotonic()
+        answer = read_all(sock)
+        elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:80]
+    assert answer.endswith(b"hello")
+    assert Echo.timeout <= elapsed < Echo.timeout + 1.0
+
+
+def test_a_slow_steady_upload_is_gathered_whole(server: Any) -> None:
+    with connect(server) as sock:
+        sock.sendall(post(8, b""))
+        for byte in b"abcdefgh":  # 8 x 0.2 s: longer than the timeout, never idle that long
+            time.sleep(0.2)
+            sock.sendall(bytes([byte]))
+        answer = sock.recv(4096)
+    assert answer.endswith(b"got 8"), answer
+    assert Echo.seen == [b"abcdefgh"]
+
+
+def test_a_body_and_the_next_request_in_one_send_are_both_served(server: Any) -> None:
+    chunked = (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+    )
+    with connect(server) as sock:
+        sock.sendall(post(5, b"hello") + chunked + GET)
+        answer = b""
+        while answer.count(b"HTTP/1.1 200 ") < 3 or not answer.endswith(b"hello"):
+            answer += sock.recv(65536)
+    assert Echo.seen == [b"hello", b"abc"]
+
+
+def test_a_body_larger_than_the_buffer_is_read_by_the_handler(server: Any) -> None:
+    size = BoundedHTTPServer.body_buffer_size * 4
+    with connect(server) as sock:
+        sock.sendall(post(size, b""))
+        for _ in range(4):
+            time.sleep(0.1)
+            sock.sendall(b"x" * BoundedHTTPServer.body_buffer_size)
+        answer = sock.recv(4096)
+    assert answer.endswith(b"got %d" % size), answer
+    assert Echo.seen == [b"x" * size]
+
+
+def test_expect_100_continue_is_still_answered_before_the_body(server: Any) -> None:
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        )
+        assert sock.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(b"hello")
+        answer = sock.recv(4096)
+    assert answer.endswith(b"got 5"), answer
