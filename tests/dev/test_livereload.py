@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from devserve import SimpleHTTPRequestHandler
+from devserve import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from devserve.dev.injection import PageScript
 from devserve.dev.livereload import ENDPOINT, LiveReload, same_origin
+from devserve.net.bounded import BoundedHTTPServer
 from devserve.testing import serve_in_thread
 from support.event_stream import Stream
 from support.sockets import CLIENT_TIMEOUT
@@ -35,10 +36,16 @@ def handler(livereload: LiveReload, directory: Path) -> type:
     )  # fmt: skip
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[LiveReload, int]]:
+# The stdlib's thread per connection (the stream runs on it), and devserve's bounded
+# server (the stream is held by the server, its worker freed).
+SERVERS = [ThreadingHTTPServer, BoundedHTTPServer]
+
+
+@pytest.fixture(params=SERVERS, ids=["threading", "bounded"])
+def live(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[LiveReload, int]]:
     livereload = LiveReload()
-    with serve_in_thread(handler(livereload, tmp_path)) as server:
+    files = handler(livereload, tmp_path)
+    with serve_in_thread(files, server_class=request.param) as server:
         yield livereload, server.port
     livereload.close()
 
@@ -129,10 +136,13 @@ def test_same_origin(origin: str | None, host: str | None, scheme: str, expected
     assert same_origin(origin, host, scheme) is expected
 
 
-def test_stopping_the_server_ends_open_streams_and_their_threads(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server_class", SERVERS, ids=["threading", "bounded"])
+def test_stopping_the_server_ends_open_streams_and_their_threads(
+    tmp_path: Path, server_class: type
+) -> None:
     before = set(threading.enumerate())
     livereload = LiveReload()
-    with serve_in_thread(handler(livereload, tmp_path)) as server:
+    with serve_in_thread(handler(livereload, tmp_path), server_class=server_class) as server:
         stream = Stream(server.port)
         stream.event()
         wait_for_listeners(livereload, 1)
@@ -216,3 +226,33 @@ def test_editor_temporary_files_are_not_changes(tmp_path: Path, backend: str) ->
     finally:
         livereload.close()
     assert seen == [{str(tmp_path / "index.html")}]
+
+
+def test_the_bounded_server_holds_streams_without_threads(tmp_path: Path) -> None:
+    livereload = LiveReload()
+    files = handler(livereload, tmp_path)
+    with serve_in_thread(files, server_class=BoundedHTTPServer) as server:
+        streams = [Stream(server.port) for _ in range(BoundedHTTPServer.max_threads + 20)]
+        for stream in streams:
+            assert stream.event()["event"] == "hello"
+        wait_for_listeners(livereload, len(streams))
+        # More streams than the pool has threads, and a page is still served at once.
+        assert server.server.thread_count <= BoundedHTTPServer.threads
+        with socket.create_connection(("127.0.0.1", server.port), timeout=CLIENT_TIMEOUT) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200 ")
+        livereload.notify(["page.html"])
+        assert all(stream.event()["event"] == "reload" for stream in streams)
+        # A client that leaves is forgotten.
+        streams.pop().close()
+        wait_for_listeners_at_most(livereload, len(streams))
+        for stream in streams:
+            stream.close()
+    livereload.close()
+
+
+def wait_for_listeners_at_most(livereload: LiveReload, count: int) -> None:
+    deadline = time.monotonic() + CLIENT_TIMEOUT
+    while livereload.connected() > count:
+        assert time.monotonic() < deadline, "a stream that ended is still counted"
+        time.sleep(0.01)

@@ -7,14 +7,16 @@ thread; a body that stops arriving past the handler's ``timeout`` gets 408.
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import devserve
-from devserve.net.bounded import BoundedHTTPServer
+from devserve.net.bounded import BoundedHTTPServer, BoundedHTTPSServer
 from devserve.testing import ServerThread
 from support.sockets import CLIENT_TIMEOUT, read_all
 
@@ -153,3 +155,28 @@ def test_expect_100_continue_is_still_answered_before_the_body(server: Any) -> N
         sock.sendall(b"hello")
         answer = sock.recv(4096)
     assert answer.endswith(b"got 5"), answer
+
+
+def test_tls_bodies_are_gathered_too(certificate: tuple[Path, Path]) -> None:
+    Echo.seen = []
+    cert, key = certificate
+    server = BoundedHTTPSServer(("127.0.0.1", 0), Echo, certfile=str(cert), keyfile=str(key))
+    running = ServerThread(server).start()
+    context = ssl.create_default_context(cafile=str(cert))
+    try:
+        stalled = [
+            context.wrap_socket(connect(running), server_hostname="localhost") for _ in range(30)
+        ]
+        for sock in stalled:
+            sock.sendall(post(100, b"ab"))
+        with context.wrap_socket(connect(running), server_hostname="localhost") as sock:
+            sock.sendall(post(5, b"hello"))
+            assert sock.recv(4096).endswith(b"got 5")
+        assert running.server.thread_count <= BoundedHTTPServer.threads
+        answers = [read_all(sock) for sock in stalled]
+        assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers), answers[0]
+        assert Echo.seen == [b"hello"]
+        for sock in stalled:
+            sock.close()
+    finally:
+        running.stop()

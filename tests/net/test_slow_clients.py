@@ -191,6 +191,65 @@ def test_tls_bytes_already_decrypted_are_seen(certificate: tuple[Path, Path]) ->
         running.stop()
 
 
+def serve_tls(certificate: tuple[Path, Path], **attributes: Any) -> Any:
+    cert, key = certificate
+    cls = type("Server", (BoundedHTTPSServer,), attributes)
+    return ServerThread(cls(("127.0.0.1", 0), Hello, certfile=str(cert), keyfile=str(key))).start()
+
+
+def tls_get(running: Any, cert: Path) -> float:
+    started = time.monotonic()
+    context = ssl.create_default_context(cafile=str(cert))
+    with context.wrap_socket(connect(running), server_hostname="localhost") as sock:
+        sock.sendall(REQUEST)
+        assert sock.recv(4096).endswith(b"hello")
+    return time.monotonic() - started
+
+
+# The first bytes of a TLS record carrying a ClientHello: the handshake never completes.
+CLIENT_HELLO_START = b"\x16\x03\x01\x02\x00"
+
+
+def test_stalled_tls_handshakes_hold_no_worker(certificate: tuple[Path, Path]) -> None:
+    running = serve_tls(certificate, handshake_timeout=1.0)
+    stalled = [connect(running) for _ in range(150)]
+    try:
+        for sock in stalled:
+            sock.sendall(CLIENT_HELLO_START)
+        time.sleep(0.2)
+        assert tls_get(running, certificate[0]) < 0.5
+        assert running.server.thread_count <= BoundedHTTPServer.threads
+        started = time.monotonic()
+        assert all(read_all(sock) == b"" for sock in stalled)  # closed at the deadline
+        assert time.monotonic() - started < 1.0 + 1.0
+    finally:
+        for sock in stalled:
+            sock.close()
+        running.stop()
+
+
+def test_tls_heads_are_read_without_a_worker(certificate: tuple[Path, Path]) -> None:
+    running = serve_tls(certificate)
+    context = ssl.create_default_context(cafile=str(certificate[0]))
+    tricklers = [
+        context.wrap_socket(connect(running), server_hostname="localhost") for _ in range(30)
+    ]
+    try:
+        for sock in tricklers:
+            sock.sendall(b"GET / HTTP/1.1\r\nHo")
+        time.sleep(0.2)
+        assert tls_get(running, certificate[0]) < 0.5
+        assert running.server.thread_count <= BoundedHTTPServer.threads
+        started = time.monotonic()
+        answers = [read_all(sock) for sock in tricklers]
+        assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in answers), answers[0]
+        assert time.monotonic() - started < Hello.head_timeout + 1.0
+    finally:
+        for sock in tricklers:
+            sock.close()
+        running.stop()
+
+
 def test_threading_server_still_gives_each_connection_a_thread() -> None:
     running = ServerThread(devserve.ThreadingHTTPServer(("127.0.0.1", 0), Hello)).start()
     try:

@@ -32,6 +32,7 @@ from .reloader import DEFAULT_EXCLUDE, watch
 
 if TYPE_CHECKING:
     from ..handler.base import BaseHTTPRequestHandler
+    from ..net.contract import HeldStream
 
 __all__ = ["ENDPOINT", "LiveReload", "same_origin"]
 
@@ -142,6 +143,9 @@ class LiveReload:
         self._last_css_names: list[str] = []
         self._lock = threading.Lock()
         self._streams: set[_Stream] = set()
+        # Streams the server keeps without a thread (HeldStream): written here, under
+        # the lock, so that each gets the events in order.
+        self._held: set[HeldStream] = set()
         self._stop = threading.Event()
         self._changes: queue.SimpleQueue[set[str]] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -164,6 +168,9 @@ class LiveReload:
         self._changes.put(set())  # wakes the debouncer
         with self._lock:
             streams = list(self._streams)
+            for held in self._held:
+                held.close()
+            self._held.clear()
         for stream in streams:
             stream.events.put(None)
         for thread in self._threads:
@@ -179,7 +186,11 @@ class LiveReload:
 
     def _debounce(self) -> None:
         while not self._stop.is_set():
-            pending = self._changes.get()
+            try:
+                pending = self._changes.get(timeout=_KEEPALIVE)
+            except queue.Empty:
+                self._send_held(b": keep-alive\n\n")  # and drop the clients that left
+                continue
             # Keep gathering until the files have been quiet for `delay` seconds.
             while not self._stop.is_set():
                 try:
@@ -205,18 +216,27 @@ class LiveReload:
             else:
                 self._last_reload = generation
             streams = list(self._streams)
-        kind = "css" if css else "reload"
-        message = _event(kind, {"names": names}, generation)
+            kind = "css" if css else "reload"
+            message = _event(kind, {"names": names}, generation)
+            self._send_held_locked(message)
         for stream in streams:
             stream.events.put(message)
         if self.on_change is not None:
             self.on_change(set(changed))
         return kind
 
+    def _send_held(self, message: bytes) -> None:
+        with self._lock:
+            self._send_held_locked(message)
+
+    def _send_held_locked(self, message: bytes) -> None:
+        gone = [held for held in self._held if not held.send(message)]
+        self._held.difference_update(gone)
+
     def connected(self) -> int:
         """The number of browsers listening now."""
         with self._lock:
-            return len(self._streams)
+            return len(self._streams) + sum(not held.closed for held in self._held)
 
     # -- pages and the event stream -------------------------------------------
 
@@ -293,6 +313,10 @@ class LiveReload:
         wfile, connection = handler.wfile, handler.connection
         wfile.write(hello + missed)
         wfile.flush()
+        held = handler.hold_stream()
+        if held is not None:
+            self._keep(held, stream)
+            return
         quiet_since = time.monotonic()
         while not self._stop.is_set():
             try:
@@ -310,6 +334,19 @@ class LiveReload:
             wfile.write(message)
             wfile.flush()
             quiet_since = time.monotonic()
+
+    def _keep(self, held: HeldStream, stream: _Stream) -> None:
+        """Hand the stream over to *held*: what was queued for it first, in order."""
+        with self._lock:
+            while not stream.events.empty():
+                message = stream.events.get_nowait()
+                if message is None or not held.send(message):
+                    held.close()
+                    return
+            if self._stop.is_set():
+                held.close()
+            else:
+                self._held.add(held)
 
 
 def _event(kind: str, data: dict[str, Any], generation: int, retry: int | None = None) -> bytes:

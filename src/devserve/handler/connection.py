@@ -18,7 +18,7 @@ import socketserver
 import time
 from typing import Any, cast
 
-from ..net.contract import Arrival, ConnectionHost, conforms
+from ..net.contract import Arrival, ConnectionHost, HeldStream, StreamHost, conforms
 from ..net.streams import SocketReader, SocketWriter, Waited, is_tls, tune_connection
 
 __all__ = ["ConnectionHandler"]
@@ -147,6 +147,26 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
             self.handle()
         finally:
             self.finish()
+
+    def hold_stream(self) -> HeldStream | None:
+        """Give the connection, its response started, to the server to keep and write to.
+
+        For a response that lasts (an event stream): on a server that can hold one
+        (a :class:`~devserve.net.contract.StreamHost`, devserve's bounded server) the
+        handler then returns, and its worker is free, while the stream goes on through
+        the returned object.  ``None`` where that cannot be done; the caller then
+        streams in this thread.  The connection closes when the stream ends.
+
+        .. versionadded:: 0.1
+        """
+        server = self.server
+        if not self._parkable or not conforms(server, StreamHost):
+            return None
+        self.wfile.flush()
+        held = cast(StreamHost, server).hold(self)
+        if held is not None:
+            self.close_connection = True
+        return held
 
     def release(self) -> None:
         """Close a parked connection's streams without serving it again.

@@ -10,9 +10,9 @@ Rule 2: the I/O thread reads a request's head as it arrives, without blocking, a
 feeds it to the core's :class:`~devserve.http11.scanning.HeadScanner` until the head can
 be parsed without waiting (complete, or over a limit, or not HTTP), or the head
 deadline passes; only then does a worker get the connection, the bytes read so far
-going first to the handler's reader (:class:`~devserve.net.contract.Arrival`).  TLS
-connections are the exception: a TLS record cannot be read without blocking, so their
-heads are read by a worker, under the same deadline.
+going first to the handler's reader (:class:`~devserve.net.contract.Arrival`).  A TLS
+connection's handshake is driven the same way (non-blocking, under the server's
+``handshake_timeout``), and its heads are read as TLS decrypts them.
 Rule 2a: a request body is gathered the same way before a worker is taken, up to
 :attr:`~BoundedHTTPServer.body_buffer_size` bytes, under the handler's ``timeout`` for
 progress; past it a worker answers 408 at once.  A body with ``Expect`` is not
@@ -35,11 +35,12 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
 from ..http11 import DEFAULT_LIMITS, Limits
 from ..http11.scanning import BodyScanner, HeadScanner, Progress, body_to_gather
-from .contract import Arrival, ParkableHandler, ParsingPolicy, conforms
+from .contract import Arrival, HeldStream, ParkableHandler, ParsingPolicy, conforms
 from .poller import Poller, make_poller
 from .pool import WorkerPool
 from .servers import HTTPServer, HTTPSServer
@@ -65,14 +66,16 @@ class _Connection:
     """One accepted connection: its socket, its handler once made, and its parked state."""
 
     __slots__ = (
-        "address", "arrived", "body", "busy", "fd", "handler", "overdue", "progressed", "scanner",
-        "since", "sock", "tls",
+        "address", "arrived", "body", "busy", "fd", "handler", "held", "overdue", "progressed",
+        "scanner", "shaken", "since", "sock", "tls",
     )  # fmt: skip
 
     def __init__(self, sock: socket.socket, address: Any, scanner: HeadScanner) -> None:
         self.sock = sock
-        #: Whether it speaks TLS (a worker then reads its heads, under the deadline).
+        #: Whether it speaks TLS.
         self.tls = is_tls(sock)
+        #: Whether its TLS handshake is done (a plain connection has none to do).
+        self.shaken = not self.tls
         self.address = address
         self.fd = sock.fileno()
         self.handler: ParkableHandler | None = None
@@ -90,6 +93,8 @@ class _Connection:
         self.progressed = 0.0
         #: Whether the body stopped arriving for longer than the handler's timeout.
         self.overdue = False
+        #: The event stream the connection carries, kept without a thread, or ``None``.
+        self.held: _Held | None = None
 
     def take_arrival(self) -> Arrival:
         """Hand over what was read ahead, and start scanning the next head afresh."""
@@ -99,6 +104,43 @@ class _Connection:
         overdue, self.overdue = self.overdue, False
         self.body = None
         return Arrival(data, arrived, overdue)
+
+
+class _Held:
+    """An event stream kept by the server: written without blocking, from any thread."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def send(self, data: bytes) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            try:
+                sent = self._sock.send(data)  # the socket is non-blocking once held
+            except OSError:  # gone, or not reading (EAGAIN, SSLWantWriteError)
+                sent = -1
+            if sent != len(data):
+                self._end()  # a client that is not reading gets no backlog
+                return False
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._end()
+
+    def _end(self) -> None:
+        if not self._closed:
+            self._closed = True
+            # The I/O thread sees the end of input and closes the socket.
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
 
 
 class BoundedHTTPServer(HTTPServer):
@@ -175,6 +217,21 @@ class BoundedHTTPServer(HTTPServer):
             return Arrival()
         record.handler = handler
         return record.take_arrival()
+
+    def hold(self, handler: ParkableHandler) -> HeldStream | None:
+        """Keep *handler*'s connection, its response started, once the handler returns.
+
+        The connection is watched for the client leaving, costing no thread; what
+        the stream sends next goes through the returned object.  ``None`` while the
+        server is stopping or for a connection it does not hold.
+        """
+        sock = handler.connection
+        record = self._records.get(sock.fileno())
+        if not self.parks_connections or record is None or record.sock is not sock:
+            return None
+        held = record.held = _Held(sock)
+        sock.setblocking(False)
+        return held
 
     @property
     def connection_count(self) -> int:
@@ -278,6 +335,8 @@ class BoundedHTTPServer(HTTPServer):
                 self._wake_w.send(b"\0")
 
     def _accept(self) -> None:
+        if self._stop_requested:
+            return  # left in the backlog, for whoever listens next
         for _ in range(64):  # then let parked connections have a turn
             try:
                 sock, address = self.get_request()
@@ -306,17 +365,23 @@ class BoundedHTTPServer(HTTPServer):
             if linger is not None:
                 self._linger_read(fd, linger[0])
             return
-        if record.tls:  # a TLS record cannot be read without blocking: a worker reads it
-            self._dispatch(record)
-            return
-        try:
-            data = record.sock.recv(65536, _DONTWAIT)
-        except (BlockingIOError, InterruptedError):
-            self._rearm(record)
-            return
-        except OSError:
+        if record.held is not None:
+            # An event-stream client sends nothing after its request: this is its leaving.
             self._close(record)
             return
+        if record.tls:
+            data = self._receive_tls(record)
+            if data is None:
+                return
+        else:
+            try:
+                data = record.sock.recv(65536, _DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                self._rearm(record)
+                return
+            except OSError:
+                self._close(record)
+                return
         if not data:
             if record.scanner.data:
                 self._dispatch(record)  # the handler answers the partial request
@@ -332,6 +397,40 @@ class BoundedHTTPServer(HTTPServer):
             self._rearm(record)
         else:
             self._dispatch(record)
+
+    def _receive_tls(self, record: _Connection) -> bytes | None:
+        """Shake hands and read what TLS has decrypted, without blocking; ``None`` if nothing.
+
+        ``recv`` on a TLS socket takes no ``MSG_DONTWAIT``: the socket is made
+        non-blocking for the call and given its timeout back before a worker sees it.
+        """
+        import ssl  # loaded already: a TLS socket exists (and ssl is lazy for the rest)
+
+        sock = cast(ssl.SSLSocket, record.sock)
+        timeout = sock.gettimeout()
+        sock.setblocking(False)
+        then: Callable[[_Connection], None] | None = None
+        data = b""
+        try:
+            if not record.shaken:
+                sock.do_handshake()
+                record.shaken = True
+            data = sock.recv(65536)
+            while data and sock.pending():  # decrypted already: epoll cannot see it
+                data += sock.recv(65536)
+        except ssl.SSLWantReadError:
+            then = self._rearm
+        except ssl.SSLWantWriteError:
+            then = self._dispatch  # the send buffer is full: a worker finishes, blocking
+        except OSError as error:  # ssl.SSLError is an OSError
+            if not record.shaken:
+                sys.stderr.write("%s - - TLS handshake failed: %s\n" % (record.address[0], error))
+            then = self._close
+        sock.settimeout(timeout)  # before any worker can see the socket
+        if then is not None:
+            then(record)
+            return None
+        return data
 
     def _starts_body(self, record: _Connection) -> bool:
         """Whether the complete head announces a body to gather before a worker serves it."""
@@ -384,7 +483,7 @@ class BoundedHTTPServer(HTTPServer):
         with self._records_lock:
             records = list(self._records.values())
         for record in records:
-            if record.busy:
+            if record.busy or record.held is not None:
                 continue
             arrived = record.arrived
             if record.body is not None:
@@ -394,6 +493,11 @@ class BoundedHTTPServer(HTTPServer):
             elif arrived is not None:
                 if head_timeout is not None and now - arrived > head_timeout:
                     self._dispatch(record)  # past its deadline: the handler says 408
+            elif not record.shaken:
+                if now - record.since > self.handshake_timeout:
+                    address = record.address[0]
+                    sys.stderr.write("%s - - TLS handshake failed: timed out\n" % address)
+                    self._close(record)
             elif idle_timeout is not None and now - record.since > idle_timeout:
                 self._close(record)
         for fd, (sock, deadline) in list(self._lingering.items()):
@@ -414,6 +518,11 @@ class BoundedHTTPServer(HTTPServer):
         except Exception:
             self.handle_error(record.sock, record.address)
             handler = None
+        held = record.held
+        if held is not None and not held.closed and self.parks_connections:
+            record.busy = False
+            self._rearm(record)  # watched until the client leaves
+            return
         if handler is not None and handler.parked:
             if self.parks_connections:
                 record.since = time.monotonic()
@@ -424,6 +533,8 @@ class BoundedHTTPServer(HTTPServer):
         self._close(record)
 
     def _close(self, record: _Connection) -> None:
+        if record.held is not None:
+            record.held.close()
         with self._records_lock:
             if self._records.get(record.fd) is record:
                 del self._records[record.fd]
@@ -531,8 +642,9 @@ class BoundedHTTPServer(HTTPServer):
 class BoundedHTTPSServer(BoundedHTTPServer, HTTPSServer):
     """A :class:`BoundedHTTPServer` that speaks TLS, as :class:`~devserve.HTTPSServer` does.
 
-    The handshake and each request head are read by a worker thread, under the
-    server's ``handshake_timeout`` and the handler's ``head_timeout``.
+    The handshake and each request head are read by the I/O thread without blocking,
+    under the server's ``handshake_timeout`` and the handler's ``head_timeout``, so a
+    client that stalls its handshake holds no worker.
 
     .. versionadded:: 0.1
     """

@@ -18,7 +18,10 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from ..http11.limits import Limits
 
-__all__ = ["Arrival", "ConnectionHost", "ParkableHandler", "ParsingPolicy", "conforms"]
+__all__ = [
+    "Arrival", "ConnectionHost", "HeldStream", "ParkableHandler", "ParsingPolicy", "StreamHost",
+    "conforms",
+]  # fmt: skip
 
 
 class Arrival(NamedTuple):
@@ -64,6 +67,36 @@ class ConnectionHost(Protocol):
 
     def adopt(self, handler: ParkableHandler) -> Arrival:
         """Record *handler* as its connection's handler; return what was read ahead."""
+
+
+class HeldStream(Protocol):
+    """A response a :class:`StreamHost` keeps open after its handler returned.
+
+    Its head (and anything else the handler wrote) is sent; what follows is written
+    with :meth:`send`, from any thread, never blocking.  The host closes it when the
+    client leaves or the server stops.
+    """
+
+    @property
+    def closed(self) -> bool:
+        """Whether the stream has ended (the client left, or :meth:`close`)."""
+
+    def send(self, data: bytes) -> bool:
+        """Send *data* whole without blocking; if it cannot, end the stream and return ``False``."""
+
+    def close(self) -> None:
+        """End the stream; the host closes the connection."""
+
+
+@runtime_checkable
+class StreamHost(Protocol):
+    """A server that can keep a long response (an event stream) without a thread."""
+
+    def hold(self, handler: ParkableHandler) -> HeldStream | None:
+        """Keep *handler*'s connection once the handler returns; ``None`` if it cannot.
+
+        The handler must not use the connection after a stream is returned.
+        """
 
 
 @runtime_checkable

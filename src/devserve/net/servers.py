@@ -150,6 +150,8 @@ class HTTPServer(socketserver.TCPServer):
         return handler_class(request, client_address, self)
 
     def _shake_hands(self, request: Any, client_address: Any) -> bool:
+        if request.version() is not None:
+            return True  # shaken already (the bounded server's I/O thread does it)
         timeout = request.gettimeout()
         request.settimeout(self.handshake_timeout)
         try:

@@ -31,7 +31,8 @@ def stop_on_signals(
 ) -> Iterator[list[int]]:
     """Make SIGINT and SIGTERM stop *servers* gracefully; yield the signals received.
 
-    *on_stop* is called first (to end streams that never end by themselves).  For
+    *on_stop* is called once the servers stop accepting (to end streams that never
+    end by themselves).  For
     use around ``serve_forever`` in the main thread; when a server cannot be asked
     to stop (:option:`--compat`'s stdlib-style servers), Python's KeyboardInterrupt
     stays in charge.
@@ -44,10 +45,12 @@ def stop_on_signals(
 
     def stop(signum: int, frame: types.FrameType | None) -> None:
         received.append(signum)
-        if on_stop is not None:
-            on_stop()
+        # Stop accepting first: a browser whose stream on_stop ends reconnects at once,
+        # and its connection must wait for the next server (a reloader's new child).
         for server in stoppable:
             server.request_stop()
+        if on_stop is not None:
+            on_stop()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
