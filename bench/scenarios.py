@@ -252,6 +252,46 @@ FLASK_HELLO = Scenario(
     targets=(Target("keep-alive", "devserve", "rps", "waitress", at_least=1.15, source="issue 4"),),
 )
 
+# -- handler-app (issue 14) -------------------------------------------------------
+
+
+def _gunicorn(name: str, app: str, note: str, *requires: str) -> Server:
+    # wsgi-hello's gunicorn configuration, for each application.
+    return Server(
+        name,
+        ("{python}", "-m", "gunicorn", "--worker-class", "gthread", "--workers", "1",
+         "--threads", "4", "--bind", "127.0.0.1:{port}", "--chdir", "{servers}",
+         "--log-level", "warning", app),
+        requires=("gunicorn", *requires),
+        note=note,
+    )  # fmt: skip
+
+
+HANDLER_APP = Scenario(
+    name="handler-app",
+    title="hello do_GET handler under HandlerApp in gunicorn, against a plain WSGI hello",
+    servers=(
+        _gunicorn("wsgi", "wsgi_apps:hello", "plain PEP 3333 hello, gthread, 1 worker, 4 threads"),
+        _gunicorn(
+            "handler-app",
+            "handler_app:app",
+            "HandlerApp(hello handler on devserve's base class), same gunicorn",
+            "devserve.wsgi.handler_app",
+        ),
+        _gunicorn(
+            "handler-app-stdlib",
+            "handler_app:stdlib_app",
+            "HandlerApp(hello handler on http.server's base class), same gunicorn",
+            "devserve.wsgi.handler_app",
+        ),
+    ),
+    variants=(Variant("keep-alive"),),
+    ratio_against=("wsgi",),
+    targets=(
+        Target("keep-alive", "handler-app", "cpu_us", "wsgi", at_most=1.2, source="issue 14"),
+    ),
+)
+
 # -- concurrency (issues 4 and 7) -------------------------------------------------
 
 CONCURRENCY = Scenario(
@@ -296,5 +336,5 @@ CONCURRENCY = Scenario(
 
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
-    for scenario in (HANDLER_HELLO, STATIC, WSGI_HELLO, FLASK_HELLO, CONCURRENCY)
+    for scenario in (HANDLER_HELLO, STATIC, WSGI_HELLO, FLASK_HELLO, HANDLER_APP, CONCURRENCY)
 }

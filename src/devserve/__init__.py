@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .net.servers import HTTPServer, HTTPSServer, ThreadingHTTPServer, ThreadingHTTPSServer
     from .testing.server_thread import ServerThread, serve_in_thread
     from .wsgi.handler import WSGIHandler
+    from .wsgi.handler_app import HandlerApp
     from .wsgi.server import WSGIServer, make_server
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "CGIHTTPRequestHandler",
     "HTTPSServer",
     "HTTPServer",
+    "HandlerApp",
     "HostCheckMiddleware",
     "LiveReload",
     "LiveReloadMiddleware",
@@ -69,6 +71,7 @@ _HOMES = {
     "CGIHTTPRequestHandler": "cgi.handler",
     "HTTPSServer": "net.servers",
     "HTTPServer": "net.servers",
+    "HandlerApp": "wsgi.handler_app",
     "HostCheckMiddleware": "dev.hostcheck",
     "LiveReload": "dev.livereload",
     "LiveReloadMiddleware": "dev.injection",
