@@ -4,6 +4,9 @@ Rule 1: the handler only asks (:meth:`~devserve.net.bounded.BoundedHTTPServer.re
 a KeyboardInterrupt raised by Python for SIGINT is dropped when it lands while the main
 thread runs a finaliser (a socket being collected, say), which left one Ctrl+C in about
 twenty, under load, doing nothing.
+Rule 2: the handler takes no lock.  It interrupts the main thread wherever it is, maybe
+inside a lock that ``on_stop`` needs (closing an event stream the server holds), so
+``on_stop`` runs in a thread of its own, woken by an event only that thread waits on.
 """
 
 from __future__ import annotations
@@ -43,14 +46,16 @@ def stop_on_signals(
         yield received
         return
 
+    asked = threading.Event()
+    stopper = _Stopper(asked, on_stop) if on_stop is not None else None
+
     def stop(signum: int, frame: types.FrameType | None) -> None:
         received.append(signum)
         # Stop accepting first: a browser whose stream on_stop ends reconnects at once,
         # and its connection must wait for the next server (a reloader's new child).
         for server in stoppable:
             server.request_stop()
-        if on_stop is not None:
-            on_stop()
+        asked.set()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -58,3 +63,28 @@ def stop_on_signals(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if stopper is not None:
+            stopper.finish()
+
+
+class _Stopper(threading.Thread):
+    """Runs *on_stop* once *asked* is set; :meth:`finish` ends it unasked."""
+
+    def __init__(self, asked: threading.Event, on_stop: Callable[[], None]) -> None:
+        super().__init__(name="devserve-stop", daemon=True)
+        self._asked = asked
+        self._on_stop = on_stop
+        self._finished = False
+        self.start()
+
+    def run(self) -> None:
+        self._asked.wait()
+        if not self._finished:
+            self._on_stop()
+
+    def finish(self) -> None:
+        """Wait for *on_stop* if it was asked for; else end the thread without it."""
+        if not self._asked.is_set():
+            self._finished = True
+            self._asked.set()
+        self.join()
