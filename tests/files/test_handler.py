@@ -123,9 +123,11 @@ def test_multiple_ranges_of_a_big_file_use_sendfile(
     calls: list[tuple[int, int | None]] = []
     original = SocketWriter.sendfile
 
-    def spy(self: SocketWriter, file: Any, offset: int = 0, count: int | None = None) -> int:
+    def spy(
+        self: SocketWriter, file: Any, offset: int = 0, count: int | None = None, **kw: Any
+    ) -> int:
         calls.append((offset, count))
-        return original(self, file, offset, count)
+        return original(self, file, offset, count, **kw)
 
     monkeypatch.setattr(SocketWriter, "sendfile", spy)
     server = serve(handler(root))

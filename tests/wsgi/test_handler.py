@@ -323,9 +323,11 @@ def test_file_wrapper_is_sent_with_sendfile(wsgi: Any, tmp_path: Path, monkeypat
     used: list[int] = []
     original = SocketWriter.sendfile
 
-    def spy(self: SocketWriter, file: Any, offset: int = 0, count: int | None = None) -> int:
+    def spy(
+        self: SocketWriter, file: Any, offset: int = 0, count: int | None = None, **kw: Any
+    ) -> int:
         used.append(offset)
-        return original(self, file, offset, count)
+        return original(self, file, offset, count, **kw)
 
     monkeypatch.setattr(SocketWriter, "sendfile", spy)
 

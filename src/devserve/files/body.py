@@ -5,7 +5,8 @@ that shrank under a ``Content-Length`` cannot be padded, and only closing tells 
 client that the body is short.
 Rule 2: a body larger than a socket buffer leaves by ``sendfile`` when the connection's
 own writer is there (zero-copy); a small one is read and written with the held head
-in one send.
+in one send.  A file that ends the response may be finished by the server after the
+handler returns, so a client that stops reading holds no worker.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class FileBody:
     def send(self, wfile: Any, writer: SocketWriter | None) -> bool:
         """Send the body to *wfile*; return ``False`` if the file turned out shorter."""
         if self.parts is None:
-            return copy_range(self.file, self.offset, self.count, wfile, writer)
+            return copy_range(self.file, self.offset, self.count, wfile, writer, last=True)
         for part in self.parts:
             wfile.write(part.head)
             if not copy_range(self.file, part.range.first, part.range.length, wfile, writer):
@@ -59,11 +60,21 @@ class FileBody:
 
 
 def copy_range(
-    file: BinaryIO, offset: int, count: int, wfile: Any, writer: SocketWriter | None
+    file: BinaryIO,
+    offset: int,
+    count: int,
+    wfile: Any,
+    writer: SocketWriter | None,
+    *,
+    last: bool = False,
 ) -> bool:
-    """Send *count* bytes of *file* from *offset*; return ``False`` if the file had fewer."""
+    """Send *count* bytes of *file* from *offset*; return ``False`` if the file had fewer.
+
+    *last* says nothing follows in the response, so the server may send the rest
+    once the handler has returned (see :meth:`~devserve.net.streams.SocketWriter.sendfile`).
+    """
     if count > _SMALL_BODY and writer is not None:
-        return writer.sendfile(file, offset, count) == count
+        return writer.sendfile(file, offset, count, last=last) == count
     file.seek(offset)
     remaining = count
     while remaining > 0:

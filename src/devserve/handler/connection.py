@@ -8,6 +8,9 @@ arrives (:class:`~devserve.net.contract.ParkableHandler`).
 Rule 2: ``rfile`` reads through a :class:`~devserve.net.streams.SocketReader`, which owns
 every wait on the client (idle, head deadline); ``wfile`` is a
 :class:`~devserve.net.streams.SocketWriter`, unless the class asked for a buffered one.
+Rule 3: on a server that can send a file's tail (:class:`~devserve.net.contract.TailHost`),
+a response that ends with a file the client is slow to take is left to the server, and
+the handler returns at once, parked or to be closed once the file is sent.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from __future__ import annotations
 import io
 import socket
 import socketserver
+import sys
 import time
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
-from ..net.contract import Arrival, ConnectionHost, HeldStream, StreamHost, conforms
+from ..net.contract import Arrival, ConnectionHost, HeldStream, StreamHost, TailHost, conforms
 from ..net.streams import SocketReader, SocketWriter, Waited, is_tls, tune_connection
 
 __all__ = ["ConnectionHandler"]
@@ -85,7 +89,9 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
             size = io.DEFAULT_BUFFER_SIZE if self.rbufsize < 0 else self.rbufsize
             self.rfile = io.BufferedReader(reader, size)
         if self.wbufsize == 0:
-            self.wfile = self._writer = SocketWriter(sock)
+            tails = self._parkable and conforms(server, TailHost)
+            hand_over = self._hand_over_tail if tails else None
+            self.wfile = self._writer = SocketWriter(sock, hand_over)
         else:
             # A buffered wfile, as the stdlib makes one: the caller chose to flush.
             self.wfile = cast(io.BufferedIOBase, sock.makefile("wb", self.wbufsize))
@@ -112,6 +118,9 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
         try:
             self.handle_one_request()
             while not self.close_connection:
+                if self._tail_handed_over():
+                    self._park_behind_tail()
+                    return
                 if self._parkable and not self._input_pending():
                     self._parked = True
                     return
@@ -143,6 +152,8 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
         self._parked = False
         if self._reader is not None:
             self._reader.feed(arrival)
+        if self._writer is not None:
+            self._writer.handed_over = False
         try:
             self.handle()
         finally:
@@ -167,6 +178,27 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
         if held is not None:
             self.close_connection = True
         return held
+
+    def _hand_over_tail(self, file: BinaryIO, offset: int, count: int) -> bool:
+        # Only when nothing of a next request waits in this handler's buffers: the
+        # server, resuming the connection after the file, sees only the socket.
+        if self._input_pending():
+            return False
+        return cast(TailHost, self.server).send_tail(self, file, offset, count)
+
+    def _park_behind_tail(self) -> None:
+        if self._input_pending():
+            # A request pipelined behind an unread body, found while draining it: it
+            # cannot be answered before the server has sent the file, and the server
+            # reads only the socket.  Closing tells the client to send it again.
+            self.log_error("pipelined request not served: the connection closes after the file")
+            self.close_connection = True
+            return
+        self._parked = True
+
+    def _tail_handed_over(self) -> bool:
+        writer = self._writer
+        return writer is not None and writer.handed_over
 
     def release(self) -> None:
         """Close a parked connection's streams without serving it again.
@@ -201,6 +233,10 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
     def handle_one_request(self) -> None:
         """Serve one request (a subclass's)."""
         raise NotImplementedError
+
+    def log_error(self, format: str, *args: Any) -> None:
+        """Log an error about the connection (a subclass's, with its client and time)."""
+        sys.stderr.write((format % args) + "\n")
 
     def _wait_for_input(self) -> Waited:
         """Wait for a request's first byte (:attr:`idle_timeout`); arm :attr:`head_timeout`."""

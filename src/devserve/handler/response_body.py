@@ -68,12 +68,17 @@ class ResponseBody:
         """Whether :meth:`sendfile` can send a file without reading it into memory."""
         return self._writer is not None and self.framing in (Framing.LENGTH, Framing.CLOSE)
 
-    def sendfile(self, file: BinaryIO, offset: int, count: int) -> int:
-        """Send *count* bytes of *file* from *offset* (see :meth:`can_sendfile`)."""
+    def sendfile(self, file: BinaryIO, offset: int, count: int, *, last: bool = False) -> int:
+        """Send *count* bytes of *file* from *offset* (see :meth:`can_sendfile`).
+
+        With *last*, nothing follows but :meth:`finish`: the server may send the rest
+        once the handler has returned.
+        """
         assert self._writer is not None
         if self.remaining is not None:
             count = min(count, self.remaining)
-        sent = self._writer.sendfile(file, offset, count) if count else 0
+        # A chunked body's last chunk would follow: never handed over (can_sendfile).
+        sent = self._writer.sendfile(file, offset, count, last=last) if count else 0
         self.sent += sent
         if self.remaining is not None:
             self.remaining -= sent

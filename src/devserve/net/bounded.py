@@ -18,6 +18,10 @@ Rule 2a: a request body is gathered the same way before a worker is taken, up to
 progress; past it a worker answers 408 at once.  A body with ``Expect`` is not
 gathered (the handler answers the expectation first), nor a larger one (the handler
 reads it as it comes, on its worker, under the same deadline).
+Rule 2b: a response that ends with a file the client is slow to take is finished by
+the I/O thread (:class:`~devserve.net.contract.TailHost`): it writes the file as the
+socket becomes writable, under the handler's ``timeout`` for progress, so a client
+that stops reading a download costs a file descriptor, not a worker.
 Rule 3: a connection has one owner at a time, handed over through the contract of
 :mod:`devserve.net.contract`: the I/O thread owns a parked one; the job queue hands it
 to exactly one worker; the worker hands it back by re-arming it in the poller.
@@ -31,12 +35,13 @@ so a body being read ends in an error, never a silent truncation.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from ..http11 import DEFAULT_LIMITS, Limits
 from ..http11.scanning import BodyScanner, HeadScanner, Progress, body_to_gather
@@ -51,6 +56,7 @@ __all__ = ["BoundedHTTPSServer", "BoundedHTTPServer"]
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _TICK = 0.25  # seconds between checks for deadlines, idle connections and long requests
 _LINGER = 2.0  # seconds a refused client has to read its 503 before the socket closes
+_SENDFILE_MAX = 0x7FFFF000  # the most one sendfile call sends on Linux
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n"
@@ -67,7 +73,7 @@ class _Connection:
 
     __slots__ = (
         "address", "arrived", "body", "busy", "fd", "handler", "held", "overdue", "progressed",
-        "scanner", "shaken", "since", "sock", "tls",
+        "scanner", "shaken", "since", "sock", "tail", "tls",
     )  # fmt: skip
 
     def __init__(self, sock: socket.socket, address: Any, scanner: HeadScanner) -> None:
@@ -95,6 +101,8 @@ class _Connection:
         self.overdue = False
         #: The event stream the connection carries, kept without a thread, or ``None``.
         self.held: _Held | None = None
+        #: The end of a file response the I/O thread is sending, or ``None``.
+        self.tail: _Tail | None = None
 
     def take_arrival(self) -> Arrival:
         """Hand over what was read ahead, and start scanning the next head afresh."""
@@ -141,6 +149,25 @@ class _Held:
             # The I/O thread sees the end of input and closes the socket.
             with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Tail:
+    """The rest of a file response: the server's own descriptor of the file, and where it is."""
+
+    __slots__ = ("count", "fd", "offset", "park", "timeout")
+
+    def __init__(self, fd: int, offset: int, count: int) -> None:
+        self.fd = fd
+        self.offset = offset
+        self.count = count
+        #: Whether the connection is parked (kept alive) once the file is sent.
+        self.park = False
+        #: The socket's timeout, given back once the file is sent.
+        self.timeout: float | None = None
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
 
 
 class BoundedHTTPServer(HTTPServer):
@@ -233,6 +260,22 @@ class BoundedHTTPServer(HTTPServer):
         sock.setblocking(False)
         return held
 
+    def send_tail(self, handler: ParkableHandler, file: BinaryIO, offset: int, count: int) -> bool:
+        """Send *count* bytes of *file* from *offset* once *handler* returns, as the client reads.
+
+        The server keeps a descriptor of its own (the handler may close the file) and
+        writes under the handler's ``timeout`` for progress; ``False`` while the server
+        is stopping or for a connection it does not hold.
+        """
+        sock = handler.connection
+        record = self._records.get(sock.fileno())
+        if not self.parks_connections or record is None or record.sock is not sock:
+            return False
+        if record.tail is not None or record.held is not None:
+            return False
+        record.tail = _Tail(os.dup(file.fileno()), offset, count)
+        return True
+
     @property
     def connection_count(self) -> int:
         """The number of connections held now."""
@@ -294,7 +337,7 @@ class BoundedHTTPServer(HTTPServer):
                             with contextlib.suppress(OSError):
                                 wake_r.recv(4096)
                         else:
-                            self._readable(fd)
+                            self._ready(fd)
                     now = time.monotonic()
                     if now >= next_tick:
                         next_tick = now + _TICK
@@ -302,6 +345,7 @@ class BoundedHTTPServer(HTTPServer):
                     self.service_actions()
             finally:
                 poller.forget(listening)
+                poller.forget(waking)  # the drain polls for files still being sent
                 self._drain()
         finally:
             self._running = False
@@ -357,6 +401,47 @@ class BoundedHTTPServer(HTTPServer):
                 self._records[record.fd] = record
             assert self._poller is not None
             self._poller.add(record.fd)
+
+    def _ready(self, fd: int) -> None:
+        record = self._records.get(fd)
+        if record is not None and record.tail is not None:
+            self._write_tail(record)
+        else:
+            self._readable(fd)
+
+    def _write_tail(self, record: _Connection) -> None:
+        """Send what the socket takes of the file that ends the response, without blocking."""
+        tail = record.tail
+        assert tail is not None
+        try:
+            sent = os.sendfile(record.fd, tail.fd, tail.offset, min(tail.count, _SENDFILE_MAX))
+        except (BlockingIOError, InterruptedError):
+            self._rearm(record, writable=True)
+            return
+        except OSError:  # the client left
+            self._close(record)
+            return
+        if not sent:
+            # The file is shorter than the Content-Length sent: only closing tells.
+            self._close(record)
+            return
+        tail.offset += sent
+        tail.count -= sent
+        record.progressed = time.monotonic()
+        if tail.count:
+            self._rearm(record, writable=True)
+            return
+        record.tail = None
+        tail.close()
+        record.sock.settimeout(tail.timeout)
+        handler = record.handler
+        if tail.park and handler is not None and self.parks_connections:
+            record.since = record.progressed
+            self._rearm(record)
+            return
+        if handler is not None and tail.park:
+            handler.release()
+        self._close(record)
 
     def _readable(self, fd: int) -> None:
         record = self._records.get(fd)
@@ -461,10 +546,10 @@ class BoundedHTTPServer(HTTPServer):
         else:
             self._rearm(record)
 
-    def _rearm(self, record: _Connection) -> None:
+    def _rearm(self, record: _Connection, writable: bool = False) -> None:
         assert self._poller is not None
         try:
-            self._poller.rearm(record.fd)
+            self._poller.rearm(record.fd, writable)
         except OSError:
             self._close(record)
 
@@ -485,6 +570,9 @@ class BoundedHTTPServer(HTTPServer):
         for record in records:
             if record.busy or record.held is not None:
                 continue
+            if record.tail is not None:
+                self._check_tail_progress(record, record.tail, now)
+                continue
             arrived = record.arrived
             if record.body is not None:
                 if body_timeout is not None and now - record.progressed > body_timeout:
@@ -504,6 +592,16 @@ class BoundedHTTPServer(HTTPServer):
             if now > deadline:
                 self._end_linger(fd, sock)
 
+    def _check_tail_progress(self, record: _Connection, tail: _Tail, now: float) -> None:
+        # The socket's timeout is the handler's: the deadline for a write's progress.
+        timeout = tail.timeout
+        if timeout is not None and now - record.progressed > timeout:
+            sys.stderr.write(
+                "%s - - file response abandoned: the client read nothing for %g s\n"
+                % (record.address[0], timeout)
+            )
+            self._close(record)
+
     # -- workers -----------------------------------------------------------------
 
     def _serve(self, record: _Connection) -> None:
@@ -518,6 +616,10 @@ class BoundedHTTPServer(HTTPServer):
         except Exception:
             self.handle_error(record.sock, record.address)
             handler = None
+        tail = record.tail
+        if tail is not None and handler is not None and self._poller is not None:
+            self._send_tail_later(record, tail, handler)
+            return
         held = record.held
         if held is not None and not held.closed and self.parks_connections:
             record.busy = False
@@ -532,7 +634,19 @@ class BoundedHTTPServer(HTTPServer):
             handler.release()
         self._close(record)
 
+    def _send_tail_later(self, record: _Connection, tail: _Tail, handler: ParkableHandler) -> None:
+        # The worker still owns the connection: it readies the socket, then arms it.
+        tail.park = handler.parked
+        tail.timeout = record.sock.gettimeout()
+        record.sock.setblocking(False)
+        record.progressed = time.monotonic()
+        record.busy = False
+        self._rearm(record, writable=True)
+
     def _close(self, record: _Connection) -> None:
+        tail, record.tail = record.tail, None
+        if tail is not None:
+            tail.close()
         if record.held is not None:
             record.held.close()
         with self._records_lock:
@@ -604,6 +718,8 @@ class BoundedHTTPServer(HTTPServer):
         for record in records:
             if record.body is not None and not record.busy:
                 self._dispatch(record)  # a request in flight: its handler reads the rest
+            elif record.tail is not None and not record.busy:
+                pass  # a response in flight: sent on below, within the grace period
             elif not record.busy:
                 if record.handler is not None:
                     record.handler.release()
@@ -612,11 +728,22 @@ class BoundedHTTPServer(HTTPServer):
             self._end_linger(fd, sock)
         deadline = time.monotonic() + self.graceful_timeout
         while self._records and time.monotonic() < deadline:
-            time.sleep(0.02)
+            self._send_tails(0.02)
         self.close_connections()
         if self._poller is not None:
             self._poller.close()
             self._poller = None
+
+    def _send_tails(self, timeout: float) -> None:
+        """Go on sending the files that end responses, for up to *timeout* seconds."""
+        poller = self._poller
+        if poller is None:
+            time.sleep(timeout)
+            return
+        for fd in poller.poll(timeout):
+            record = self._records.get(fd)
+            if record is not None and record.tail is not None:
+                self._write_tail(record)
 
     def close_connections(self) -> None:
         """Shut down every connection held now (see :meth:`shutdown` for the gentle way)."""

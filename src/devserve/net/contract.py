@@ -14,13 +14,13 @@ with :attr:`ParkableHandler.parked` true, the host owns it again.
 from __future__ import annotations
 
 import socket
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, BinaryIO, NamedTuple, Protocol, runtime_checkable
 
 from ..http11.limits import Limits
 
 __all__ = [
     "Arrival", "ConnectionHost", "HeldStream", "ParkableHandler", "ParsingPolicy", "StreamHost",
-    "conforms",
+    "TailHost", "conforms",
 ]  # fmt: skip
 
 
@@ -96,6 +96,21 @@ class StreamHost(Protocol):
         """Keep *handler*'s connection once the handler returns; ``None`` if it cannot.
 
         The handler must not use the connection after a stream is returned.
+        """
+
+
+@runtime_checkable
+class TailHost(Protocol):
+    """A server that can finish sending a response's last bytes, a file's, without a thread."""
+
+    def send_tail(self, handler: ParkableHandler, file: BinaryIO, offset: int, count: int) -> bool:
+        """Send *count* bytes of *file* from *offset* on *handler*'s connection, later.
+
+        The host keeps its own handle on the file and starts once the handler has
+        returned, writing as the client reads, under the handler's ``timeout`` for
+        progress; then it parks the connection if the handler parked, and closes it
+        otherwise.  ``False`` if it cannot (the server is stopping, or does not hold
+        the connection); the caller then sends the bytes itself.
         """
 
 

@@ -3,6 +3,8 @@
 Rule 1: a connection is reported once per arming (``EPOLLONESHOT``), so exactly one
 thread at a time acts on it; re-arming is safe from any thread.
 Rule 2: the listening and wake-up sockets are watched level-triggered, for ever.
+Rule 3: a connection is armed for reading (the next request, or its leaving) or, while
+the server sends it a response's tail, for writing; never both.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ class Poller:
         """Start watching a connection; it is reported once, when readable."""
         self._epoll.register(fd, select.EPOLLIN | select.EPOLLONESHOT)
 
-    def rearm(self, fd: int) -> None:
-        """Report a connection again once it is readable; safe from any thread."""
-        self._epoll.modify(fd, select.EPOLLIN | select.EPOLLONESHOT)
+    def rearm(self, fd: int, writable: bool = False) -> None:
+        """Report a connection again once it is readable (or *writable*); safe from any thread."""
+        self._epoll.modify(
+            fd, (select.EPOLLOUT if writable else select.EPOLLIN) | select.EPOLLONESHOT
+        )
 
     def forget(self, fd: int) -> None:
         """Stop watching *fd* (before it is closed)."""
@@ -59,7 +63,7 @@ class SelectorPoller(Poller):
     def __init__(self) -> None:
         self._selector = selectors.DefaultSelector()
         self._oneshot: set[int] = set()
-        self._rearmed: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._rearmed: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
         self._owner: int | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -73,11 +77,12 @@ class SelectorPoller(Poller):
         self._oneshot.add(fd)
         self._selector.register(fd, selectors.EVENT_READ)
 
-    def rearm(self, fd: int) -> None:
+    def rearm(self, fd: int, writable: bool = False) -> None:
+        events = selectors.EVENT_WRITE if writable else selectors.EVENT_READ
         if threading.get_ident() == self._owner:
-            self._selector.register(fd, selectors.EVENT_READ)
+            self._selector.register(fd, events)
             return
-        self._rearmed.put(fd)
+        self._rearmed.put((fd, events))
         with contextlib.suppress(OSError):
             self._wake_w.send(b"\0")
 
@@ -109,12 +114,12 @@ class SelectorPoller(Poller):
     def _take_rearmed(self) -> None:
         while True:
             try:
-                fd = self._rearmed.get_nowait()
+                fd, events = self._rearmed.get_nowait()
             except queue.Empty:
                 return
             if fd in self._oneshot:
                 with contextlib.suppress(KeyError, ValueError):
-                    self._selector.register(fd, selectors.EVENT_READ)
+                    self._selector.register(fd, events)
 
     def close(self) -> None:
         self._selector.close()

@@ -11,6 +11,10 @@ resets it).
 Rule 3: every wait on the client is the reader's: the idle wait before a request
 (:meth:`SocketReader.wait_for_request`), the head deadline, and a socket timeout that
 is restored only when a wait changed it.
+Rule 4: a file that ends a response is the one write that may outlast its handler:
+what the client does not take at once is handed over (:attr:`SocketWriter.hand_over`),
+so a client that stops reading a download costs the server a file descriptor, not a
+thread.  Nothing may be written after it: the writer refuses.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from __future__ import annotations
 import contextlib
 import enum
 import io
+import os
 import socket
 import struct
 import sys
 import time
+from collections.abc import Callable
 from typing import BinaryIO
 
 from .contract import Arrival
@@ -42,6 +48,8 @@ _COALESCE_LIMIT = 65536
 _LINGER_RESET = struct.pack("ii", 1, 0)
 # A TLS record (type 0x16, handshake) where a request line belongs.
 _TLS_HANDSHAKE = b"\x16"
+# The most one sendfile call is asked for (Linux sends at most 0x7ffff000 at once).
+_SENDFILE_MAX = 0x7FFFF000
 
 
 class ClientTimeout(TimeoutError):
@@ -197,14 +205,25 @@ class SocketWriter(io.BufferedIOBase):
 
     Like the stdlib's ``wfile``, every :meth:`write` is sent before it returns;
     the only data that waits is a head given to :meth:`hold`, which goes out with
-    the next write, at :meth:`flush`, or before :meth:`sendfile`.
+    the next write, at :meth:`flush`, or before :meth:`sendfile`.  The exception is
+    the file that ends a response (:meth:`sendfile` with ``last``): see
+    :attr:`hand_over`.
     """
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(
+        self, sock: socket.socket, hand_over: Callable[[BinaryIO, int, int], bool] | None = None
+    ) -> None:
         super().__init__()
         self._sock = sock
         self._held = b""
         self.bytes_sent = 0
+        #: Called as ``hand_over(file, offset, count)`` with what the client did not
+        #: take at once of the file that ends a response; ``True`` when someone (the
+        #: server) has taken it to send, ``False`` to send it here, waiting.
+        self.hand_over = hand_over
+        #: Whether the end of the current response was handed over; set back to
+        #: ``False`` by the owner before the next response.
+        self.handed_over = False
 
     def writable(self) -> bool:
         return True
@@ -220,6 +239,8 @@ class SocketWriter(io.BufferedIOBase):
 
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         size = len(data) if type(data) is bytes else memoryview(data).nbytes
+        if self.handed_over and size:
+            raise RuntimeError("the response ended with a file the server is still sending")
         held = self._held
         if held:
             self._held = b""
@@ -255,15 +276,59 @@ class SocketWriter(io.BufferedIOBase):
             self._send_all(held)
             self.bytes_sent += len(held)
 
-    def sendfile(self, file: BinaryIO, offset: int = 0, count: int | None = None) -> int:
+    def sendfile(
+        self, file: BinaryIO, offset: int = 0, count: int | None = None, *, last: bool = False
+    ) -> int:
         """Send *count* bytes of *file* from *offset* with :meth:`socket.socket.sendfile`.
 
         The kernel copies the data (zero-copy) where it can; the held head goes first.
+        With *last* (nothing more of the response follows) and a :attr:`hand_over`,
+        what the client does not take at once is handed over and the call returns
+        *count* without waiting; nothing may be written after it.
         """
         self.flush()
+        hand_over = self.hand_over
+        if last and count and hand_over is not None and self._can_hand_over():
+            sent, ended = self._send_file_now(file, offset, count)
+            if not ended and hand_over(file, offset + sent, count - sent):
+                self.handed_over = True
+                self.bytes_sent += count
+                return count
+            if ended:
+                self.bytes_sent += sent
+                return sent
+            offset, count = offset + sent, count - sent
+            self.bytes_sent += sent
+            return sent + self._send_file(file, offset, count)
+        return self._send_file(file, offset, count)
+
+    def _can_hand_over(self) -> bool:
+        # A socket with a timeout is non-blocking underneath, so sendfile can stop
+        # when the client stops; TLS encrypts in user space, where sendfile cannot.
+        sock = self._sock
+        return sock.gettimeout() is not None and not is_tls(sock)
+
+    def _send_file(self, file: BinaryIO, offset: int, count: int | None) -> int:
         sent = self._sock.sendfile(file, offset, count)
         self.bytes_sent += sent
         return sent
+
+    def _send_file_now(self, file: BinaryIO, offset: int, count: int) -> tuple[int, bool]:
+        """Send what the socket takes without waiting; return it, and whether the file ended.
+
+        The socket has a timeout, so its descriptor is non-blocking underneath.
+        """
+        out, source = self._sock.fileno(), file.fileno()
+        sent = 0
+        while sent < count:
+            try:
+                chunk = os.sendfile(out, source, offset + sent, min(count - sent, _SENDFILE_MAX))
+            except (BlockingIOError, InterruptedError):
+                return sent, False
+            if not chunk:
+                return sent, True  # the file is shorter than it was
+            sent += chunk
+        return sent, True
 
     def fileno(self) -> int:
         return self._sock.fileno()

@@ -203,7 +203,7 @@ class WSGIResponse:
         body = self._send_head(count)
         if body.can_sendfile():
             try:
-                body.sendfile(file, offset, count)
+                body.sendfile(file, offset, count, last=True)
             except OSError as error:
                 raise ClientGone from error
         self._finish()
