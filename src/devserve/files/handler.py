@@ -28,12 +28,14 @@ import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, cast
 
 from ..handler.base import BaseHTTPRequestHandler
 from ..http11.conditional import make_etag, modified_since, none_match, range_condition_holds
 from ..http11.fields import TOKEN_TEXT
 from ..http11.target import origin_form
+from ..net.contract import AnswerHost, conforms
+from .answer import CachedAnswer, split_at_date
 from .body import FileBody, copy_range
 from .cache import CachedFile, FileCache
 from .paths import contained, hidden_segment, request_segments, unquote_path, windows_trick
@@ -173,6 +175,8 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
 
     _plan: FileBody | None = None
     _vary: tuple[str, ...] = ()
+    # What a response from the cache was made of, to offer the server (see _offer_answer).
+    _answerable: tuple[str, CachedFile, list[str]] | None = None
 
     def __init__(
         self,
@@ -194,17 +198,22 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         """Serve a ``GET`` request: the head from :meth:`send_head`, then the body."""
         f = self.send_head()
+        plan = self._plan
         if f:
             try:
                 self._send_body(f)
             finally:
                 f.close()
+        if self._answerable is not None:
+            self._offer_answer(plan)
 
     def do_HEAD(self) -> None:
         """Serve a ``HEAD`` request: what ``GET`` would send, without the body."""
         f = self.send_head()
         if f:
             f.close()
+        if self._answerable is not None:
+            self._offer_answer(None)
 
     def do_OPTIONS(self) -> None:
         """Answer a CORS preflight when :attr:`cors_origin` is set; otherwise 501.
@@ -271,6 +280,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         """
         self._plan = None
         self._vary = ()
+        self._answerable = None
         url = self.served_path()
         segments = request_segments(url)
         if self.strict_paths:
@@ -306,9 +316,12 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
                     break
             else:
                 return self.list_directory(path)
-        if info is None and self.spa_fallback and self._wants_page(segments):
-            path = os.path.join(self.directory, self.spa_fallback)
+        fallback = self.spa_fallback if info is None else None
+        if fallback and self._wants_page(segments):
+            path = os.path.join(self.directory, fallback)
             info = _stat(path)
+        else:
+            fallback = None
         if info is None or not stat.S_ISREG(info.st_mode):
             # Non-regular files too: opening a FIFO would block this thread for good.
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
@@ -331,6 +344,8 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
                 cached = cache.load(path, info)
             if cached is not None:
                 cached.content_type = ctype
+                if fallback is None:  # a fallback page stands for a path that may appear
+                    self._answerable = (path, cached, self._codings_of(path, info))
                 return self._send_file_head(io.BytesIO(cached.data), ctype, None, cached)
         try:
             f = open(served, "rb")  # noqa: SIM115 -- the caller closes it
@@ -501,17 +516,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
     def _choose_coding(self, path: str, info: os.stat_result) -> tuple[str | None, str]:
         if not self.precompressed:
             return None, path
-        available = []
-        for name, suffix in _SIBLINGS:
-            sibling = _stat(path + suffix)
-            # A sibling older than its source is stale: serving it would show old content.
-            if (
-                sibling is not None
-                and stat.S_ISREG(sibling.st_mode)
-                and sibling.st_mtime_ns >= info.st_mtime_ns
-                and self._inside_root(path + suffix)
-            ):
-                available.append(name)
+        available = self._codings_of(path, info)
         if not available:
             return None, path
         self._vary = ("Accept-Encoding",)
@@ -521,6 +526,54 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         if coding is None:
             return None, path
         return coding, path + dict(_SIBLINGS)[coding]
+
+    def _codings_of(self, path: str, info: os.stat_result) -> list[str]:
+        """The codings of usable precompressed siblings of *path* (see :attr:`precompressed`)."""
+        if not self.precompressed:
+            return []
+        return usable_codings(path, info, self.directory, self.allow_symlink_escape)
+
+    def _offer_answer(self, plan: FileBody | None) -> None:
+        """Leave the response just sent from the cache with the server, to send again.
+
+        Only what this request's head alone decided: the first request since the
+        server read its head, a ``200``, a single-range ``206`` or a ``304`` of a
+        cached file, no ``If-Range`` (it compares with the clock), on a handler class
+        that changes nothing of how the answer is made, with an access log.
+        """
+        assert self._answerable is not None
+        path, cached, codings = self._answerable
+        self._answerable = None
+        status = self._status_code
+        log = self.response_log
+        server = self.server
+        if (
+            status not in (200, 206, 304)
+            or log is None
+            or not self.first_since_arrival
+            or not _answers_alike(type(self))
+            or not conforms(server, AnswerHost)
+            or "If-Range" in self.headers
+        ):
+            return
+        if status == 304 or self.command == "HEAD":
+            body = b""
+        elif plan is not None and plan.parts is None:
+            body = cached.data[plan.offset : plan.offset + plan.count]
+        else:
+            return
+        head = split_at_date(self.sent_head)
+        if head is None:
+            return
+        directory, escape = self.directory, self.allow_symlink_escape
+        siblings = (
+            (lambda p, i: usable_codings(p, i, directory, escape)) if self.precompressed else None
+        )
+        answer = CachedAnswer(
+            head, body, path, cached.identity, siblings, codings, log, self.requestline,
+            status, self.close_connection,
+        )  # fmt: skip
+        cast(AnswerHost, server).remember(self, answer)
 
     def _inside_root(self, path: str) -> bool:
         return self.allow_symlink_escape or contained(path, self.directory)
@@ -642,6 +695,44 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         guess_file = getattr(mimetypes, "guess_file_type", None)
         guess = guess_file(path)[0] if guess_file else mimetypes.guess_type(path)[0]
         return guess or "application/octet-stream"
+
+
+def usable_codings(path: str, info: os.stat_result, root: str, escape: bool) -> list[str]:
+    """The codings of *path*'s precompressed siblings that may be served for it."""
+    available = []
+    for name, suffix in _SIBLINGS:
+        sibling = _stat(path + suffix)
+        # A sibling older than its source is stale: serving it would show old content.
+        if (
+            sibling is not None
+            and stat.S_ISREG(sibling.st_mode)
+            and sibling.st_mtime_ns >= info.st_mtime_ns
+            and (escape or contained(path + suffix, root))
+        ):
+            available.append(name)
+    return available
+
+
+# What makes a response, in the order a request meets it: a subclass that changes
+# one of these may answer the same head differently, so it answers every time.
+_ANSWER_MAKERS = (
+    "__init__", "handle_one_request", "parse_request", "do_GET", "do_HEAD", "send_head",
+    "served_path", "translate_path", "guess_type", "send_response", "send_header",
+    "end_headers", "flush_headers", "date_time_string", "version_string", "log_request",
+    "log_message", "copyfile", "_send_file_head", "_send_body", "_choose_coding",
+)  # fmt: skip
+_ALIKE: dict[type, bool] = {}
+
+
+def _answers_alike(cls: type[SimpleHTTPRequestHandler]) -> bool:
+    """Whether *cls* answers a head as this class does: nothing of _ANSWER_MAKERS is its
+    own, and no responder (a hook that sees the whole handler) stands in front."""
+    alike = _ALIKE.get(cls)
+    if alike is None:
+        base = SimpleHTTPRequestHandler
+        same = all(getattr(cls, name) is getattr(base, name) for name in _ANSWER_MAKERS)
+        alike = _ALIKE[cls] = same and not cls.responders
+    return alike
 
 
 def _stat(path: str) -> os.stat_result | None:

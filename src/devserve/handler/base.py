@@ -179,6 +179,9 @@ class BaseHTTPRequestHandler(ConnectionHandler):
     #: .. versionadded:: 0.1
     extra_fields: ClassVar[tuple[tuple[str, str], ...]] = ()
 
+    #: The last response head written, as bytes (the files handler offers it to the
+    #: server again: :class:`~devserve.net.contract.QuickAnswer`).
+    sent_head = b""
     _headers_buffer: list[bytes]
     _status_code: int | None = None
     _response_framed = False
@@ -692,7 +695,7 @@ class BaseHTTPRequestHandler(ConnectionHandler):
     def flush_headers(self) -> None:
         """Write the buffered head in one write and empty the buffer."""
         if hasattr(self, "_headers_buffer"):
-            data = b"".join(self._headers_buffer)
+            data = self.sent_head = b"".join(self._headers_buffer)
             self._headers_buffer = []
             writer = self._writer  # socket_writer(), inline: this runs for every response
             if writer is not None and self.wfile is writer:

@@ -63,6 +63,7 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
     _writer: SocketWriter | None = None
     _parkable = False
     _parked = False
+    _fresh = False
 
     def setup(self) -> None:
         """Make :attr:`rfile` and :attr:`wfile` for the connection."""
@@ -81,6 +82,7 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
             host = cast(ConnectionHost, server)
             reader.feed(host.adopt(self))
             self._parkable = host.parks_connections and self._may_park()
+            self._fresh = self._parkable
         if self.rbufsize == 0:
             # Unbuffered, as the stdlib's rbufsize = 0 asks: nothing is read ahead
             # that a child process given the socket would then miss.
@@ -117,6 +119,7 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
         self.close_connection = True
         try:
             self.handle_one_request()
+            self._fresh = False
             while not self.close_connection:
                 if self._tail_handed_over():
                     self._park_behind_tail()
@@ -154,6 +157,7 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
             self._reader.feed(arrival)
         if self._writer is not None:
             self._writer.handed_over = False
+        self._fresh = True
         try:
             self.handle()
         finally:
@@ -199,6 +203,17 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
     def _tail_handed_over(self) -> bool:
         writer = self._writer
         return writer is not None and writer.handed_over
+
+    @property
+    def first_since_arrival(self) -> bool:
+        """Whether the request being served is the first since the server gave the
+        connection to this handler (or resumed it), on a server that parks connections:
+        the one request whose head the server read, and can answer itself next time
+        (:class:`~devserve.net.contract.AnswerHost`).
+
+        .. versionadded:: 0.1
+        """
+        return self._fresh
 
     def release(self) -> None:
         """Close a parked connection's streams without serving it again.

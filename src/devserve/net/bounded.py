@@ -22,6 +22,10 @@ Rule 2b: a response that ends with a file the client is slow to take is finished
 the I/O thread (:class:`~devserve.net.contract.TailHost`): it writes the file as the
 socket becomes writable, under the handler's ``timeout`` for progress, so a client
 that stops reading a download costs a file descriptor, not a worker.
+Rule 2c: a handler may leave the server a :class:`~devserve.net.contract.QuickAnswer` to
+the request head it was just given (the files handler does, for a small cached file):
+a byte-identical head is then answered by the I/O thread, for as long as the answer
+says it holds, without a worker; anything else goes to a worker as before.
 Rule 3: a connection has one owner at a time, handed over through the contract of
 :mod:`devserve.net.contract`: the I/O thread owns a parked one; the job queue hands it
 to exactly one worker; the worker hands it back by re-arming it in the poller.
@@ -45,7 +49,7 @@ from typing import Any, BinaryIO, cast
 
 from ..http11 import DEFAULT_LIMITS, Limits
 from ..http11.scanning import BodyScanner, HeadScanner, Progress, body_to_gather
-from .contract import Arrival, HeldStream, ParkableHandler, ParsingPolicy, conforms
+from .contract import Arrival, HeldStream, ParkableHandler, ParsingPolicy, QuickAnswer, conforms
 from .poller import Poller, make_poller
 from .pool import WorkerPool
 from .servers import HTTPServer, HTTPSServer
@@ -57,6 +61,7 @@ _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _TICK = 0.25  # seconds between checks for deadlines, idle connections and long requests
 _LINGER = 2.0  # seconds a refused client has to read its 503 before the socket closes
 _SENDFILE_MAX = 0x7FFFF000  # the most one sendfile call sends on Linux
+_ANSWERS_MAX = 512  # request heads remembered with their answers; then forgotten all at once
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n"
@@ -73,7 +78,7 @@ class _Connection:
 
     __slots__ = (
         "address", "arrived", "body", "busy", "fd", "handler", "held", "overdue", "progressed",
-        "scanner", "shaken", "since", "sock", "tail", "tls",
+        "quick_key", "scanner", "shaken", "since", "sock", "tail", "tls",
     )  # fmt: skip
 
     def __init__(self, sock: socket.socket, address: Any, scanner: HeadScanner) -> None:
@@ -103,11 +108,17 @@ class _Connection:
         self.held: _Held | None = None
         #: The end of a file response the I/O thread is sending, or ``None``.
         self.tail: _Tail | None = None
+        #: The request head last handed to the handler, whole and alone, to remember
+        #: an answer by (plain connections only), or ``None``.
+        self.quick_key: bytes | None = None
 
     def take_arrival(self) -> Arrival:
         """Hand over what was read ahead, and start scanning the next head afresh."""
-        data = bytes(self.scanner.data)
-        self.scanner.reset()
+        scanner = self.scanner
+        data = bytes(scanner.data)
+        whole = self.body is None and scanner.end == len(data) and not self.tls
+        self.quick_key = data if whole else None
+        scanner.reset()
         arrived, self.arrived = self.arrived, None
         overdue, self.overdue = self.overdue, False
         self.body = None
@@ -152,22 +163,25 @@ class _Held:
 
 
 class _Tail:
-    """The rest of a file response: the server's own descriptor of the file, and where it is."""
+    """The rest of a response: the server's own descriptor of a file and where it is, or bytes."""
 
-    __slots__ = ("count", "fd", "offset", "park", "timeout")
+    __slots__ = ("count", "data", "fd", "offset", "park", "timeout")
 
-    def __init__(self, fd: int, offset: int, count: int) -> None:
+    def __init__(self, fd: int, offset: int, count: int, data: bytes | None = None) -> None:
         self.fd = fd
         self.offset = offset
         self.count = count
+        #: The bytes to send instead of a file's (with *fd* -1).
+        self.data = data
         #: Whether the connection is parked (kept alive) once the file is sent.
         self.park = False
         #: The socket's timeout, given back once the file is sent.
         self.timeout: float | None = None
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
 
 
 class BoundedHTTPServer(HTTPServer):
@@ -221,6 +235,7 @@ class BoundedHTTPServer(HTTPServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._records: dict[int, _Connection] = {}
+        self._answers: dict[bytes, QuickAnswer] = {}
         self._records_lock = threading.Lock()
         self._lingering: dict[int, tuple[socket.socket, float]] = {}
         self._stopped = threading.Event()
@@ -275,6 +290,24 @@ class BoundedHTTPServer(HTTPServer):
             return False
         record.tail = _Tail(os.dup(file.fileno()), offset, count)
         return True
+
+    def remember(self, handler: ParkableHandler, answer: QuickAnswer) -> None:
+        """Answer the request head *handler* was last given with *answer* from now on.
+
+        The I/O thread then answers that head, byte for byte the same, itself, for as
+        long as :meth:`~devserve.net.contract.QuickAnswer.render` says it holds.
+        """
+        sock = handler.connection
+        record = self._records.get(sock.fileno())
+        if record is None or record.sock is not sock:
+            return
+        key, record.quick_key = record.quick_key, None
+        if key is None:
+            return
+        answers = self._answers
+        if len(answers) >= _ANSWERS_MAX:
+            answers.clear()  # a crawl of many paths: start again from what comes next
+        answers[key] = answer
 
     @property
     def connection_count(self) -> int:
@@ -414,7 +447,11 @@ class BoundedHTTPServer(HTTPServer):
         tail = record.tail
         assert tail is not None
         try:
-            sent = os.sendfile(record.fd, tail.fd, tail.offset, min(tail.count, _SENDFILE_MAX))
+            if tail.data is not None:
+                view = memoryview(tail.data)[tail.offset : tail.offset + tail.count]
+                sent = record.sock.send(view, _DONTWAIT)
+            else:
+                sent = os.sendfile(record.fd, tail.fd, tail.offset, min(tail.count, _SENDFILE_MAX))
         except (BlockingIOError, InterruptedError):
             self._rearm(record, writable=True)
             return
@@ -434,11 +471,11 @@ class BoundedHTTPServer(HTTPServer):
         record.tail = None
         tail.close()
         record.sock.settimeout(tail.timeout)
-        handler = record.handler
-        if tail.park and handler is not None and self.parks_connections:
+        if tail.park and self.parks_connections:
             record.since = record.progressed
             self._rearm(record)
             return
+        handler = record.handler
         if handler is not None and tail.park:
             handler.release()
         self._close(record)
@@ -480,8 +517,48 @@ class BoundedHTTPServer(HTTPServer):
             record.arrived = time.monotonic()
         if record.scanner.feed(data) is Progress.NEED_MORE or self._starts_body(record):
             self._rearm(record)
-        else:
+        elif not (self._answers and self._answer(record)):
             self._dispatch(record)
+
+    def _answer(self, record: _Connection) -> bool:
+        """Answer a remembered request head here; ``False`` to give it to a worker."""
+        scanner = record.scanner
+        data = scanner.data
+        if record.tls or scanner.end != len(data):
+            return False  # TLS writes are not this loop's; pipelined bytes are a worker's
+        key = bytes(data)
+        answer = self._answers.get(key)
+        if answer is None:
+            return False
+        started = time.perf_counter()
+        response = answer.render()
+        if response is None:
+            self._answers.pop(key, None)  # the file changed: a handler decides afresh
+            return False
+        try:
+            sent = record.sock.send(response, _DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._close(record)
+            return True
+        scanner.reset()
+        record.arrived = None
+        answer.served(record.address, len(response), time.perf_counter() - started)
+        if sent < len(response):
+            tail = record.tail = _Tail(-1, sent, len(response) - sent, response)
+            tail.park = not answer.closes
+            tail.timeout = record.sock.gettimeout()
+            record.progressed = time.monotonic()
+            self._rearm(record, writable=True)
+        elif answer.closes:
+            if record.handler is not None:
+                record.handler.release()
+            self._close(record)
+        else:
+            record.since = time.monotonic()
+            self._rearm(record)
+        return True
 
     def _receive_tls(self, record: _Connection) -> bytes | None:
         """Shake hands and read what TLS has decrypted, without blocking; ``None`` if nothing.

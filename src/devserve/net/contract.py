@@ -19,8 +19,8 @@ from typing import Any, BinaryIO, NamedTuple, Protocol, runtime_checkable
 from ..http11.limits import Limits
 
 __all__ = [
-    "Arrival", "ConnectionHost", "HeldStream", "ParkableHandler", "ParsingPolicy", "StreamHost",
-    "TailHost", "conforms",
+    "AnswerHost", "Arrival", "ConnectionHost", "HeldStream", "ParkableHandler", "ParsingPolicy",
+    "QuickAnswer", "StreamHost", "TailHost", "conforms",
 ]  # fmt: skip
 
 
@@ -111,6 +111,38 @@ class TailHost(Protocol):
         progress; then it parks the connection if the handler parked, and closes it
         otherwise.  ``False`` if it cannot (the server is stopping, or does not hold
         the connection); the caller then sends the bytes itself.
+        """
+
+
+class QuickAnswer(Protocol):
+    """A response a handler has sent that it would send again, byte for byte but ``Date``,
+    to a byte-identical request head, for as long as :meth:`render` says it holds.
+
+    The files handler offers one for a small cached file: the host then answers the
+    same head on its I/O thread, without a worker.
+    """
+
+    #: Whether the connection closes after the response.
+    closes: bool
+
+    def render(self) -> bytes | None:
+        """The whole response as of now, or ``None`` when it no longer holds (the file
+        changed): the host forgets it and a handler answers."""
+
+    def served(self, client_address: Any, sent: int, seconds: float) -> None:
+        """Record the response sent to *client_address* (the access log)."""
+
+
+@runtime_checkable
+class AnswerHost(Protocol):
+    """A server that can answer a repeated request itself (see :class:`QuickAnswer`)."""
+
+    def remember(self, handler: ParkableHandler, answer: QuickAnswer) -> None:
+        """Answer the request head *handler* was just given with *answer* from now on.
+
+        Only the first request served since the host gave the handler its
+        connection (or resumed it) can be remembered; the host keys the answer by
+        that request's head as it read it, and forgets it when it no longer holds.
         """
 
 
