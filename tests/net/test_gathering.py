@@ -6,6 +6,7 @@ thread; a body that stops arriving past the handler's ``timeout`` gets 408.
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import time
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 import devserve
+from devserve.http11 import DEFAULT_LIMITS
 from devserve.net.bounded import BoundedHTTPServer, BoundedHTTPSServer
 from devserve.testing import ServerThread
 from support.sockets import CLIENT_TIMEOUT, read_all
@@ -178,5 +180,97 @@ def test_tls_bodies_are_gathered_too(certificate: tuple[Path, Path]) -> None:
         assert Echo.seen == [b"hello"]
         for sock in stalled:
             sock.close()
+    finally:
+        running.stop()
+
+
+class Spooling(Echo):
+    # A bounded body: what lets the server spool past its memory buffer.
+    limits = DEFAULT_LIMITS.replace(max_body_size=8 << 20)
+
+
+def spooling_server(**attributes: Any) -> ServerThread:
+    Echo.seen = []
+    cls = type("Server", (BoundedHTTPServer,), attributes)
+    return ServerThread(cls(("127.0.0.1", 0), Spooling)).start()
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_stalled_large_uploads_are_spooled_and_hold_no_worker() -> None:
+    running = spooling_server(threads=2, max_threads=4, long_request=0.2)
+    stalled = [connect(running) for _ in range(20)]
+    try:
+        for sock in stalled:
+            sock.sendall(post(1 << 20, b"x" * (900 << 10)))  # then nothing more
+        time.sleep(0.5)
+        latencies = [timed_get(running) for _ in range(5)]
+        assert max(latencies) < 0.5, latencies
+        assert running.server.thread_count <= 4
+    finally:
+        for sock in stalled:
+            sock.close()
+        running.stop()
+    assert Echo.seen == []  # no handler read a partial body
+
+
+def test_a_spooled_body_arrives_whole_before_the_next_request() -> None:
+    body = os.urandom(3 << 20)
+    running = spooling_server()
+    try:
+        timed_get(running)  # serving: its poller and wake-up pair are open
+        deadline = time.monotonic() + CLIENT_TIMEOUT
+        while running.server.connection_count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        before = open_fds()
+        with connect(running) as sock:
+            sock.sendall(post(len(body), body) + GET)
+            answers = b""
+            while not answers.endswith(b"hello"):
+                chunk = sock.recv(4096)
+                assert chunk, answers
+                answers += chunk
+        assert b"got %d" % len(body) in answers
+        assert Echo.seen == [body]
+        deadline = time.monotonic() + CLIENT_TIMEOUT
+        while open_fds() > before and time.monotonic() < deadline:
+            time.sleep(0.02)  # the connection's socket closes once the server sees the end
+        assert open_fds() <= before  # the spool is closed (and so deleted)
+    finally:
+        running.stop()
+
+
+def test_a_chunked_upload_is_spooled_whole() -> None:
+    pieces = [os.urandom(50_000) for _ in range(40)]
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+    head = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    running = spooling_server()
+    try:
+        with connect(running) as sock:
+            sock.sendall(head + chunked[:100_000])
+            time.sleep(0.2)
+            sock.sendall(chunked[100_000:])
+            assert sock.recv(4096).endswith(b"got %d" % (50_000 * 40))
+        assert Echo.seen == [b"".join(pieces)]
+    finally:
+        running.stop()
+
+
+def test_a_chunked_upload_over_the_limit_is_413() -> None:
+    running = spooling_server()
+    piece = b"y" * 65536
+    try:
+        with connect(running) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+            try:
+                for _ in range(140):  # 8.75 MiB, over the 8 MiB limit
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # answered and closed before the rest was sent
+            answer = read_all(sock)
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:80]
+        assert Echo.seen == []
     finally:
         running.stop()

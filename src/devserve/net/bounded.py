@@ -13,11 +13,13 @@ deadline passes; only then does a worker get the connection, the bytes read so f
 going first to the handler's reader (:class:`~devserve.net.contract.Arrival`).  A TLS
 connection's handshake is driven the same way (non-blocking, under the server's
 ``handshake_timeout``), and its heads are read as TLS decrypts them.
-Rule 2a: a request body is gathered the same way before a worker is taken, up to
-:attr:`~BoundedHTTPServer.body_buffer_size` bytes, under the handler's ``timeout`` for
-progress; past it a worker answers 408 at once.  A body with ``Expect`` is not
-gathered (the handler answers the expectation first), nor a larger one (the handler
-reads it as it comes, on its worker, under the same deadline).
+Rule 2a: a request body is gathered the same way before a worker is taken, in memory
+up to :attr:`~BoundedHTTPServer.body_buffer_size` bytes and in a temporary file past
+it, under the handler's ``timeout`` for progress; past it a worker answers 408 at
+once.  A body with ``Expect`` is not gathered (the handler answers the expectation
+first), nor one past the buffer when the handler sets no ``limits.max_body_size``
+(the disk is not an unbounded buffer): the handler reads those as they come, on its
+worker, under the same deadline.
 Rule 2b: a response that ends with a file the client is slow to take is finished by
 the I/O thread (:class:`~devserve.net.contract.TailHost`): it writes the file as the
 socket becomes writable, under the handler's ``timeout`` for progress, so a client
@@ -78,7 +80,7 @@ class _Connection:
 
     __slots__ = (
         "address", "arrived", "body", "busy", "fd", "handler", "held", "overdue", "progressed",
-        "quick_key", "scanner", "shaken", "since", "sock", "tail", "tls",
+        "quick_key", "scanner", "shaken", "since", "sock", "spool", "tail", "tls",
     )  # fmt: skip
 
     def __init__(self, sock: socket.socket, address: Any, scanner: HeadScanner) -> None:
@@ -102,6 +104,8 @@ class _Connection:
         self.body: BodyScanner | None = None
         #: When the body last grew.
         self.progressed = 0.0
+        #: The temporary file the body goes to past the server's body buffer, or ``None``.
+        self.spool: BinaryIO | None = None
         #: Whether the body stopped arriving for longer than the handler's timeout.
         self.overdue = False
         #: The event stream the connection carries, kept without a thread, or ``None``.
@@ -122,7 +126,10 @@ class _Connection:
         arrived, self.arrived = self.arrived, None
         overdue, self.overdue = self.overdue, False
         self.body = None
-        return Arrival(data, arrived, overdue)
+        spool, self.spool = self.spool, None
+        if spool is not None:
+            spool.seek(0)
+        return Arrival(data, arrived, overdue, spool)
 
 
 class _Held:
@@ -606,8 +613,10 @@ class BoundedHTTPServer(HTTPServer):
         if body is None:
             return False
         body.feed(bytes(data[scanner.end :]))
-        if body.progress is Progress.READY or len(data) > self.body_buffer_size:
+        if body.progress is Progress.READY:
             return False
+        if len(data) > self.body_buffer_size and policy.limits.max_body_size is None:
+            return False  # nothing bounds a spool: the handler reads it as it comes
         record.body = body
         record.progressed = time.monotonic()
         return True
@@ -615,13 +624,43 @@ class BoundedHTTPServer(HTTPServer):
     def _gather(self, record: _Connection, data: bytes) -> None:
         body = record.body
         assert body is not None
-        record.scanner.keep(data)
         body.feed(data)
         record.progressed = time.monotonic()
-        if body.progress is Progress.READY or len(record.scanner.data) > self.body_buffer_size:
-            self._dispatch(record)  # whole (or too large to hold: the handler reads on)
+        if record.spool is None and len(record.scanner.data) + len(data) <= self.body_buffer_size:
+            record.scanner.keep(data)
+        elif not self._spool(record, data):
+            if record.spool is not None:
+                self._close(record)  # the disk is full: the body cannot be kept whole
+            else:
+                self._dispatch(record)  # too large to hold: the handler reads on
+            return
+        if body.progress is Progress.READY:
+            self._dispatch(record)
         else:
             self._rearm(record)
+
+    def _spool(self, record: _Connection, data: bytes) -> bool:
+        """Add *data* to the record's temporary file; ``False`` where there is none to be."""
+        spool = record.spool
+        if spool is None:
+            policy = self._policy
+            if policy is None or policy.limits.max_body_size is None:
+                record.scanner.keep(data)
+                return False
+            import tempfile  # loaded with the first large upload
+
+            try:
+                spool = record.spool = tempfile.TemporaryFile()  # noqa: SIM115 -- the reader closes it
+            except OSError as error:
+                self._log_limit("cannot spool a request body: %s" % error)
+                record.scanner.keep(data)
+                return False
+        try:
+            spool.write(data)
+        except OSError as error:
+            self._log_limit("cannot spool a request body, connection closed: %s" % error)
+            return False
+        return True
 
     def _rearm(self, record: _Connection, writable: bool = False) -> None:
         assert self._poller is not None
@@ -724,6 +763,9 @@ class BoundedHTTPServer(HTTPServer):
         tail, record.tail = record.tail, None
         if tail is not None:
             tail.close()
+        spool, record.spool = record.spool, None
+        if spool is not None:
+            spool.close()
         if record.held is not None:
             record.held.close()
         with self._records_lock:

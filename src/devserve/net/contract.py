@@ -31,12 +31,15 @@ class Arrival(NamedTuple):
     deadline runs from then; ``None`` when nothing was read ahead.  ``overdue`` says
     the request's body stopped arriving before it was whole, for longer than the
     handler's ``timeout``: reading past *data* then fails at once (408), without
-    waiting again.
+    waiting again.  ``spool`` holds what arrived after *data*, when that was more
+    than the host keeps in memory (a large request body): a temporary file, at its
+    start, read after *data* and then closed.
     """
 
     data: bytes = b""
     arrived: float | None = None
     overdue: bool = False
+    spool: BinaryIO | None = None
 
 
 @runtime_checkable

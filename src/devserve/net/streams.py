@@ -90,6 +90,8 @@ class SocketReader(io.RawIOBase):
         self._sock = sock
         self._received = 0
         self._ahead: memoryview | None = None
+        self._spool: BinaryIO | None = None
+        self._spooled = 0  # bytes of the spool not yet read
         self.deadline: float | None = None
         self._reason = ""
         self._overdue = False
@@ -111,6 +113,10 @@ class SocketReader(io.RawIOBase):
             self._ahead = memoryview(arrival.data)
             self.arrived = arrival.arrived
             self._overdue = arrival.overdue
+        spool = arrival.spool
+        if spool is not None:
+            self._spool = spool
+            self._spooled = os.fstat(spool.fileno()).st_size
 
     def wait_for_request(
         self,
@@ -163,7 +169,7 @@ class SocketReader(io.RawIOBase):
     def pending(self) -> int:
         """Return the number of bytes given to :meth:`feed` not yet read."""
         ahead = self._ahead
-        return 0 if ahead is None else len(ahead)
+        return (0 if ahead is None else len(ahead)) + self._spooled
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
         ahead = self._ahead
@@ -173,6 +179,10 @@ class SocketReader(io.RawIOBase):
             self._ahead = ahead[size:] if size < len(ahead) else None
             self._received += size
             return size
+        if self._spool is not None:
+            size = self._read_spool(buffer)
+            if size:
+                return size
         if self._overdue:
             # The server waited out the body's progress deadline already.
             raise ClientTimeout("the request body stopped arriving")
@@ -191,6 +201,28 @@ class SocketReader(io.RawIOBase):
             raise ClientTimeout(reason) from error
         self._received += received
         return received
+
+    def _read_spool(self, buffer: memoryview | bytearray) -> int:
+        spool = self._spool
+        assert spool is not None
+        size = spool.readinto(buffer)  # type: ignore[attr-defined]
+        if not size or size >= self._spooled:
+            self.close_spool()
+        else:
+            self._spooled -= size
+        self._received += size
+        return int(size)
+
+    def close(self) -> None:
+        self.close_spool()
+        super().close()
+
+    def close_spool(self) -> None:
+        """Close (and so delete) the spool of the arrival, read or not."""
+        spool, self._spool = self._spool, None
+        self._spooled = 0
+        if spool is not None:
+            spool.close()
 
     def tell(self) -> int:
         """Return the number of bytes received so far."""
