@@ -8,6 +8,7 @@ after the server class.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -282,3 +283,125 @@ def test_a_client_slow_to_read_a_quick_answer_gets_all_of_it(root: Path, log: Lo
         running.stop()
     settle(log, 4)
     assert log.threads() == ["worker", "io", "io", "io"]
+
+
+def test_a_request_with_a_body_is_never_answered_again(server: ServerThread, log: Log) -> None:
+    # Answered by the server, the announced body would be read as the next request.
+    smuggled = request("/index.html")
+    head = request("/hello.txt", "Expect: 100-continue", "Content-Length: %d" % len(smuggled))
+    for _ in range(2):
+        with connect(server) as sock:
+            sock.sendall(head)
+            assert sock.recv(4096).startswith(b"HTTP/1.1 100 Continue")
+            sock.sendall(smuggled)
+            _, body = response(sock)
+            assert body == BODY
+            sock.settimeout(0.5)
+            with pytest.raises(TimeoutError):
+                sock.recv(1)  # nothing more: the body was a body
+    settle(log, 2)
+    assert log.threads() == ["worker", "worker"]
+    assert [record.requestline for _, record in log.lines] == ["GET /hello.txt HTTP/1.1"] * 2
+
+
+def test_a_client_that_stops_reading_answers_stops_nobody_else(root: Path, log: Log) -> None:
+    (root / "page.txt").write_bytes(b"x" * 16000)
+    running = serve(handler_class(root, log))
+    hog = socket.socket()
+    hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    hog.connect((running.host, running.port))
+    try:
+        for _ in range(300):  # answered by the I/O thread until the socket is full
+            hog.send(request("/page.txt"))
+            time.sleep(0.003)
+        latencies = []
+        for _ in range(4):
+            started = time.monotonic()
+            with connect(running) as sock:
+                assert exchange(sock, request("/hello.txt", "Connection: close"))[1] == BODY
+            latencies.append(time.monotonic() - started)
+        assert max(latencies) < 1.0, latencies  # the handler's timeout is 5 s
+    finally:
+        hog.close()
+        running.stop()
+    assert log.threads().count("io") > 1
+
+
+def test_an_index_page_that_appears_first_is_served(root: Path, log: Log) -> None:
+    (root / "docs").mkdir()
+    (root / "docs" / "index.htm").write_bytes(b"old index.htm")
+    running = serve(handler_class(root, log))
+    try:
+        with connect(running) as sock:
+            assert exchange(sock, request("/docs/"))[1] == b"old index.htm"
+            assert exchange(sock, request("/docs/"))[1] == b"old index.htm"
+            (root / "docs" / "index.html").write_bytes(b"new index.html")
+            assert exchange(sock, request("/docs/"))[1] == b"new index.html"
+    finally:
+        running.stop()
+    settle(log, 3)
+    assert log.threads() == ["worker", "io", "worker"]
+
+
+def test_an_answer_never_read_is_dropped_after_the_timeout(
+    root: Path, log: Log, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (root / "page.bin").write_bytes(os.urandom(60_000))
+    running = serve(handler_class(root, log, timeout=1.0))
+    try:
+        with connect(running) as sock:
+            exchange(sock, request("/page.bin"))
+        hog = socket.socket()
+        hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        hog.connect((running.host, running.port))  # no handler has had it: no socket timeout
+        with hog:
+            with contextlib.suppress(OSError):  # closed by the server once it gives up
+                for _ in range(300):  # answered until the socket is full, then waited on
+                    hog.send(request("/page.bin"))
+                    time.sleep(0.005)
+            deadline = time.monotonic() + 4.0
+            while running.server.connection_count and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert running.server.connection_count == 0
+    finally:
+        running.stop()
+    assert log.threads()[:2] == ["worker", "io"]
+    assert "the client read nothing for 1 s" in capfd.readouterr().err
+
+
+class BrokenLog(Log):
+    broken = False
+
+    def write(self, record: ResponseRecord) -> None:
+        super().write(record)
+        if self.broken:
+            raise BrokenPipeError(32, "the log's pipe is gone")
+
+
+def test_a_failing_access_log_does_not_stop_the_server(root: Path) -> None:
+    log = BrokenLog()
+    running = serve(handler_class(root, log))
+    try:
+        with connect(running) as sock:
+            exchange(sock, request("/hello.txt"))
+            log.broken = True
+            assert exchange(sock, request("/hello.txt"))[1] == BODY  # logged by the I/O thread
+            log.broken = False
+            assert exchange(sock, request("/index.html"))[1] == b"<p>index</p>"
+    finally:
+        running.stop()
+    assert log.threads() == ["worker", "io", "worker"]
+
+
+def test_a_cached_file_larger_than_the_memory_body_is_sent_whole(root: Path, log: Log) -> None:
+    data = os.urandom(200_000)
+    (root / "big.bin").write_bytes(data)
+    running = serve(handler_class(root, log, file_cache=FileCache(max_file_size=1 << 20)))
+    try:
+        with connect(running) as sock:
+            for _ in range(3):
+                assert exchange(sock, request("/big.bin"))[1] == data
+    finally:
+        running.stop()
+    settle(log, 3)
+    assert log.threads() == ["worker", "io", "io"]

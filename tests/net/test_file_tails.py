@@ -8,6 +8,7 @@ sockets, with small client receive buffers as a hostile client would set them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import socket
@@ -206,4 +207,54 @@ def test_a_wsgi_file_wrapper_is_handed_over(root: Path) -> None:
     finally:
         for sock in stuck:
             sock.close()
+        running.stop()
+
+
+def open_on(path: Path) -> int:
+    """How many descriptors this process has open on *path*."""
+    fds = Path("/proc/self/fd")
+    return sum(1 for fd in fds.iterdir() if os.path.realpath(fd) == str(path))
+
+
+def test_a_file_unsent_at_the_end_of_the_grace_is_closed(root: Path) -> None:
+    running = serve(functools.partial(Files, directory=str(root)), graceful_timeout=0.5)
+    with small_client(running) as sock:
+        sock.sendall(get("/big.bin"))
+        time.sleep(0.3)
+        assert open_on(root / "big.bin") == 1  # the server's own descriptor, sending
+        running.server.shutdown()
+        assert running.server.connection_count == 0
+        assert open_on(root / "big.bin") == 0
+    running.stop()
+
+
+def short_file_app(path: Path) -> Any:
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        # Announces ten bytes more than the file has: the body will be short.
+        start_response("200 OK", [("Content-Length", str(BIG + 10))])
+        return environ["wsgi.file_wrapper"](open(path, "rb"))
+
+    return app
+
+
+def test_a_file_short_of_its_length_is_not_handed_over(root: Path) -> None:
+    server = devserve.make_server("127.0.0.1", 0, short_file_app(root / "big.bin"))
+    running = ServerThread(server).start()
+    try:
+        with small_client(running) as sock:
+            sock.sendall(get("/"))
+            time.sleep(0.3)
+            received = b""
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := sock.recv(1 << 20):
+                    received += chunk
+        body = received.partition(b"\r\n\r\n")[2]
+        # At most what the file had: the connection is reset, never ended as if whole.
+        assert 0 < len(body) <= BIG
+        deadline = time.monotonic() + CLIENT_TIMEOUT
+        while server.connection_count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.connection_count == 0
+        assert open_on(root / "big.bin") == 0
+    finally:
         running.stop()

@@ -43,8 +43,8 @@ class CachedAnswer:
     :class:`~devserve.net.contract.QuickAnswer`)."""
 
     __slots__ = (
-        "_after", "_before", "_body", "_codings", "_identity", "_log", "_path", "_requestline",
-        "_siblings", "_status", "closes",
+        "_after", "_before", "_body", "_codings", "_identity", "_log", "_passed", "_path",
+        "_requestline", "_siblings", "_status", "closes",
     )  # fmt: skip
 
     def __init__(
@@ -55,6 +55,7 @@ class CachedAnswer:
         version: Identity,
         siblings: Callable[[str, os.stat_result], list[str]] | None,
         codings: list[str],
+        passed: tuple[str, ...],
         log: ResponseLog,
         requestline: str,
         status: int,
@@ -67,6 +68,9 @@ class CachedAnswer:
         #: How the handler found precompressed siblings, and what it found.
         self._siblings = siblings
         self._codings = codings
+        #: Index pages that come before this one and were missing: one that appears
+        #: is served instead.
+        self._passed = passed
         self._log = log
         self._requestline = requestline
         self._status = status
@@ -83,6 +87,9 @@ class CachedAnswer:
         siblings = self._siblings
         if siblings is not None and siblings(self._path, info) != self._codings:
             return None  # a .br or .gz appeared, went or aged: the handler chooses again
+        for index in self._passed:
+            if os.path.isfile(index):
+                return None
         return b"".join((self._before, http_date().encode("ascii"), self._after, self._body))
 
     def served(self, client_address: Any, sent: int, seconds: float) -> None:

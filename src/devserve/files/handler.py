@@ -176,7 +176,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
     _plan: FileBody | None = None
     _vary: tuple[str, ...] = ()
     # What a response from the cache was made of, to offer the server (see _offer_answer).
-    _answerable: tuple[str, CachedFile, list[str]] | None = None
+    _answerable: tuple[str, CachedFile, list[str], tuple[str, ...]] | None = None
 
     def __init__(
         self,
@@ -293,6 +293,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             return None
         path = self.translate_path(url)
         info = _stat(path)
+        passed: tuple[str, ...] = ()  # index pages looked for before the one served
         if info is not None and stat.S_ISDIR(info.st_mode):
             if not self._inside_root(path):
                 self.send_error(HTTPStatus.NOT_FOUND, "File not found")
@@ -314,6 +315,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
                 if index_info is not None and stat.S_ISREG(index_info.st_mode):
                     path, info = index, index_info
                     break
+                passed += (index,)
             else:
                 return self.list_directory(path)
         fallback = self.spa_fallback if info is None else None
@@ -345,7 +347,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             if cached is not None:
                 cached.content_type = ctype
                 if fallback is None:  # a fallback page stands for a path that may appear
-                    self._answerable = (path, cached, self._codings_of(path, info))
+                    self._answerable = (path, cached, self._codings_of(path, info), passed)
                 return self._send_file_head(io.BytesIO(cached.data), ctype, None, cached)
         try:
             f = open(served, "rb")  # noqa: SIM115 -- the caller closes it
@@ -538,11 +540,13 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
 
         Only what this request's head alone decided: the first request since the
         server read its head, a ``200``, a single-range ``206`` or a ``304`` of a
-        cached file, no ``If-Range`` (it compares with the clock), on a handler class
-        that changes nothing of how the answer is made, with an access log.
+        cached file, no request body (the server would not read it: it would be taken
+        for the next request), no ``If-Range`` (it compares with the clock), on a
+        handler class that changes nothing of how the answer is made, with an access
+        log.
         """
         assert self._answerable is not None
-        path, cached, codings = self._answerable
+        path, cached, codings, passed = self._answerable
         self._answerable = None
         status = self._status_code
         log = self.response_log
@@ -553,7 +557,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             or not self.first_since_arrival
             or not _answers_alike(type(self))
             or not conforms(server, AnswerHost)
-            or "If-Range" in self.headers
+            or any(name in self.headers for name in _NOT_ANSWERED_AGAIN)
         ):
             return
         if status == 304 or self.command == "HEAD":
@@ -570,8 +574,8 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             (lambda p, i: usable_codings(p, i, directory, escape)) if self.precompressed else None
         )
         answer = CachedAnswer(
-            head, body, path, cached.identity, siblings, codings, log, self.requestline,
-            status, self.close_connection,
+            head, body, path, cached.identity, siblings, codings, passed, log,
+            self.requestline, status, self.close_connection,
         )  # fmt: skip
         cast(AnswerHost, server).remember(self, answer)
 
@@ -716,11 +720,15 @@ def usable_codings(path: str, info: os.stat_result, root: str, escape: bool) -> 
 # What makes a response, in the order a request meets it: a subclass that changes
 # one of these may answer the same head differently, so it answers every time.
 _ANSWER_MAKERS = (
-    "__init__", "handle_one_request", "parse_request", "do_GET", "do_HEAD", "send_head",
-    "served_path", "translate_path", "guess_type", "send_response", "send_header",
-    "end_headers", "flush_headers", "date_time_string", "version_string", "log_request",
-    "log_message", "copyfile", "_send_file_head", "_send_body", "_choose_coding",
+    "__init__", "setup", "handle", "handle_one_request", "parse_request", "do_GET",
+    "do_HEAD", "send_head", "served_path", "translate_path", "guess_type", "send_response",
+    "send_response_only", "send_header", "end_headers", "flush_headers", "date_time_string",
+    "version_string", "log_request", "log_message", "address_string", "copyfile",
+    "_send_file_head", "_send_body", "_choose_coding",
 )  # fmt: skip
+# Request fields after which a head is never answered again by the server: a body
+# follows (the server reads none), or the answer depends on the clock.
+_NOT_ANSWERED_AGAIN = ("Content-Length", "Transfer-Encoding", "Expect", "If-Range")
 _ALIKE: dict[type, bool] = {}
 
 

@@ -77,7 +77,9 @@ class ResponseBody:
         assert self._writer is not None
         if self.remaining is not None:
             count = min(count, self.remaining)
-        # A chunked body's last chunk would follow: never handed over (can_sendfile).
+        # Handed over only when it completes the body: a file short of the declared
+        # length leaves the body incomplete, and the connection is then reset here.
+        last = last and (self.remaining is None or count == self.remaining)
         sent = self._writer.sendfile(file, offset, count, last=last) if count else 0
         self.sent += sent
         if self.remaining is not None:

@@ -75,6 +75,17 @@ _BUSY = (
 )
 
 
+def _send_now(sock: socket.socket, data: bytes | memoryview) -> int:
+    """Send what *sock* takes of *data* without waiting; raise BlockingIOError if nothing.
+
+    A socket with a timeout is non-blocking underneath, but its ``send`` first waits
+    up to the timeout for room, whatever the flags: its descriptor is written directly.
+    """
+    if sock.gettimeout() is None:
+        return sock.send(data, _DONTWAIT)
+    return os.write(sock.fileno(), data)
+
+
 class _Connection:
     """One accepted connection: its socket, its handler once made, and its parked state."""
 
@@ -172,7 +183,7 @@ class _Held:
 class _Tail:
     """The rest of a response: the server's own descriptor of a file and where it is, or bytes."""
 
-    __slots__ = ("count", "data", "fd", "offset", "park", "timeout")
+    __slots__ = ("count", "data", "fd", "offset", "park", "patience", "timeout")
 
     def __init__(self, fd: int, offset: int, count: int, data: bytes | None = None) -> None:
         self.fd = fd
@@ -184,6 +195,8 @@ class _Tail:
         self.park = False
         #: The socket's timeout, given back once the file is sent.
         self.timeout: float | None = None
+        #: Seconds the client may take nothing before the connection is closed, or ``None``.
+        self.patience: float | None = None
 
     def close(self) -> None:
         if self.fd >= 0:
@@ -456,7 +469,7 @@ class BoundedHTTPServer(HTTPServer):
         try:
             if tail.data is not None:
                 view = memoryview(tail.data)[tail.offset : tail.offset + tail.count]
-                sent = record.sock.send(view, _DONTWAIT)
+                sent = _send_now(record.sock, view)
             else:
                 sent = os.sendfile(record.fd, tail.fd, tail.offset, min(tail.count, _SENDFILE_MAX))
         except (BlockingIOError, InterruptedError):
@@ -543,7 +556,7 @@ class BoundedHTTPServer(HTTPServer):
             self._answers.pop(key, None)  # the file changed: a handler decides afresh
             return False
         try:
-            sent = record.sock.send(response, _DONTWAIT)
+            sent = _send_now(record.sock, response)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:
@@ -551,11 +564,15 @@ class BoundedHTTPServer(HTTPServer):
             return True
         scanner.reset()
         record.arrived = None
-        answer.served(record.address, len(response), time.perf_counter() - started)
+        try:
+            answer.served(record.address, len(response), time.perf_counter() - started)
+        except Exception:
+            self.handle_error(record.sock, record.address)  # the log's failure, not the client's
         if sent < len(response):
             tail = record.tail = _Tail(-1, sent, len(response) - sent, response)
             tail.park = not answer.closes
             tail.timeout = record.sock.gettimeout()
+            tail.patience = self._write_patience(tail.timeout)
             record.progressed = time.monotonic()
             self._rearm(record, writable=True)
         elif answer.closes:
@@ -663,9 +680,12 @@ class BoundedHTTPServer(HTTPServer):
         return True
 
     def _rearm(self, record: _Connection, writable: bool = False) -> None:
-        assert self._poller is not None
+        poller = self._poller
+        if poller is None:  # the server has stopped meanwhile
+            self._close(record)
+            return
         try:
-            self._poller.rearm(record.fd, writable)
+            poller.rearm(record.fd, writable)
         except OSError:
             self._close(record)
 
@@ -709,8 +729,7 @@ class BoundedHTTPServer(HTTPServer):
                 self._end_linger(fd, sock)
 
     def _check_tail_progress(self, record: _Connection, tail: _Tail, now: float) -> None:
-        # The socket's timeout is the handler's: the deadline for a write's progress.
-        timeout = tail.timeout
+        timeout = tail.patience
         if timeout is not None and now - record.progressed > timeout:
             sys.stderr.write(
                 "%s - - file response abandoned: the client read nothing for %g s\n"
@@ -733,8 +752,11 @@ class BoundedHTTPServer(HTTPServer):
             self.handle_error(record.sock, record.address)
             handler = None
         tail = record.tail
-        if tail is not None and handler is not None and self._poller is not None:
-            self._send_tail_later(record, tail, handler)
+        if tail is not None and handler is not None and record.sock.fileno() >= 0:
+            try:
+                self._send_tail_later(record, tail, handler)
+            except OSError:
+                self._close(record)
             return
         held = record.held
         if held is not None and not held.closed and self.parks_connections:
@@ -754,10 +776,18 @@ class BoundedHTTPServer(HTTPServer):
         # The worker still owns the connection: it readies the socket, then arms it.
         tail.park = handler.parked
         tail.timeout = record.sock.gettimeout()
+        tail.patience = self._write_patience(tail.timeout)
         record.sock.setblocking(False)
         record.progressed = time.monotonic()
         record.busy = False
         self._rearm(record, writable=True)
+
+    def _write_patience(self, timeout: float | None) -> float | None:
+        # The socket's timeout is the handler's (set when it took the connection);
+        # a connection no handler has had yet gets the handler class's.
+        if timeout is None and self._policy is not None:
+            return self._policy.timeout
+        return timeout
 
     def _close(self, record: _Connection) -> None:
         tail, record.tail = record.tail, None
@@ -848,6 +878,9 @@ class BoundedHTTPServer(HTTPServer):
         deadline = time.monotonic() + self.graceful_timeout
         while self._records and time.monotonic() < deadline:
             self._send_tails(0.02)
+        for record in list(self._records.values()):
+            if record.tail is not None and not record.busy:
+                self._close(record)  # the grace is over: the file stays unsent
         self.close_connections()
         if self._poller is not None:
             self._poller.close()

@@ -6,12 +6,15 @@ thread runs a finaliser (a socket being collected, say), which left one Ctrl+C i
 twenty, under load, doing nothing.
 Rule 2: the handler takes no lock.  It interrupts the main thread wherever it is, maybe
 inside a lock that ``on_stop`` needs (closing an event stream the server holds), so
-``on_stop`` runs in a thread of its own, woken by an event only that thread waits on.
+``on_stop`` runs in a thread of its own, woken by a byte on a pipe: ``threading.Event``
+would take a lock, which a second signal landing inside the first one's ``set`` would
+wait for in vain.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import types
@@ -46,8 +49,7 @@ def stop_on_signals(
         yield received
         return
 
-    asked = threading.Event()
-    stopper = _Stopper(asked, on_stop) if on_stop is not None else None
+    stopper = _Stopper(on_stop) if on_stop is not None else None
 
     def stop(signum: int, frame: types.FrameType | None) -> None:
         received.append(signum)
@@ -55,7 +57,8 @@ def stop_on_signals(
         # and its connection must wait for the next server (a reloader's new child).
         for server in stoppable:
             server.request_stop()
-        asked.set()
+        if stopper is not None:
+            stopper.ask()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -68,23 +71,34 @@ def stop_on_signals(
 
 
 class _Stopper(threading.Thread):
-    """Runs *on_stop* once *asked* is set; :meth:`finish` ends it unasked."""
+    """Runs *on_stop* once :meth:`ask` is called (from a signal handler); :meth:`finish`
+    waits for it, or ends the thread unasked."""
 
-    def __init__(self, asked: threading.Event, on_stop: Callable[[], None]) -> None:
+    def __init__(self, on_stop: Callable[[], None]) -> None:
         super().__init__(name="devserve-stop", daemon=True)
-        self._asked = asked
         self._on_stop = on_stop
+        self._read, self._write = os.pipe()
+        self._asked = False
         self._finished = False
         self.start()
 
+    def ask(self) -> None:
+        """Wake the thread to run *on_stop*; safe in a signal handler (no lock)."""
+        self._asked = True
+        with contextlib.suppress(OSError):
+            os.write(self._write, b"\0")
+
     def run(self) -> None:
-        self._asked.wait()
+        os.read(self._read, 1)
         if not self._finished:
             self._on_stop()
 
     def finish(self) -> None:
         """Wait for *on_stop* if it was asked for; else end the thread without it."""
-        if not self._asked.is_set():
+        if not self._asked:
             self._finished = True
-            self._asked.set()
+            with contextlib.suppress(OSError):
+                os.write(self._write, b"\0")
         self.join()
+        os.close(self._read)
+        os.close(self._write)

@@ -320,7 +320,7 @@ class SocketWriter(io.BufferedIOBase):
         """
         self.flush()
         hand_over = self.hand_over
-        if last and count and hand_over is not None and self._can_hand_over():
+        if last and count and hand_over is not None and self._can_hand_over(file):
             sent, ended = self._send_file_now(file, offset, count)
             if not ended and hand_over(file, offset + sent, count - sent):
                 self.handed_over = True
@@ -334,11 +334,18 @@ class SocketWriter(io.BufferedIOBase):
             return sent + self._send_file(file, offset, count)
         return self._send_file(file, offset, count)
 
-    def _can_hand_over(self) -> bool:
+    def _can_hand_over(self, file: BinaryIO) -> bool:
         # A socket with a timeout is non-blocking underneath, so sendfile can stop
-        # when the client stops; TLS encrypts in user space, where sendfile cannot.
+        # when the client stops; TLS encrypts in user space, where sendfile cannot;
+        # and a file in memory (a cached one) has no descriptor to hand over.
         sock = self._sock
-        return sock.gettimeout() is not None and not is_tls(sock)
+        if sock.gettimeout() is None or is_tls(sock):
+            return False
+        try:
+            file.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation included
+            return False
+        return True
 
     def _send_file(self, file: BinaryIO, offset: int, count: int | None) -> int:
         sent = self._sock.sendfile(file, offset, count)
