@@ -292,3 +292,47 @@ def test_open_starts_the_browser_at_the_served_url(
         time.sleep(0.05)
     assert opened.read_text() == "http://127.0.0.1:%d/" % server.port
     assert server.stop()[0] == 0
+
+
+def test_sigterm_frees_the_port_at_once_and_gives_downloads_the_grace(
+    running: list[Devserve], site: Path
+) -> None:
+    (site / "big.bin").write_bytes(b"x" * (16 << 20))
+    server = start(running, "0", "-b", "127.0.0.1", "-d", str(site), "--grace", "0.8", "-q")
+    download = socket.socket()
+    download.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    download.settimeout(TIMEOUT)
+    download.connect(("127.0.0.1", server.port))
+    with download:
+        download.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert download.recv(12) == b"HTTP/1.1 200"  # in flight, and read no further
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        while not port_free(server.port):
+            assert time.monotonic() - started < 0.5, "the port is still taken"
+            time.sleep(0.01)
+        server.process.wait(TIMEOUT)
+        took = time.monotonic() - started
+    code, out, err = server.stop()
+    assert 0.7 <= took < 0.8 + 1.0, took  # the download had its grace, and no more
+    assert code == 0
+    assert "Terminated (SIGTERM), exiting." in out
+    assert "Keyboard interrupt" not in out + err
+    assert "Traceback" not in err
+
+
+def port_free(port: int) -> bool:
+    """Whether the next server can listen on *port* (as servers do: SO_REUSEADDR)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_grace_must_be_seconds(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--grace", "soon"])
+    assert "'soon' is not a number of seconds" in capsys.readouterr().err

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devserve.dev.reloader import RESTART_CODE, ChangeWatcher, serve_until_changed, watch
-from support.processes import interrupt, start
+from support.processes import free_port, interrupt
 
 TIMEOUT = 10
 
@@ -102,7 +106,10 @@ def test_reload_restarts_on_change_and_keeps_the_socket(tmp_path: Path) -> None:
         "import sys; from devserve.cli.main import main;"
         "sys.exit(main(['--app', 'reloadme:app', '--reload', '-q', '%d']))" % port
     )
-    proc = start([sys.executable, "-c", code], cwd=tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=tmp_path, env=bytecode_on(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
     try:
         deadline = time.monotonic() + TIMEOUT
         while True:
@@ -150,3 +157,182 @@ def test_serve_until_changed_lets_on_change_keep_serving(tmp_path: Path) -> None
     assert code == RESTART_CODE
     assert stopped.is_set()
     assert handled == [{str(tmp_path / "site.css")}, {str(tmp_path / "app.py")}]
+
+
+# -- the reload loop as a process ------------------------------------------------------
+
+
+def bytecode_on() -> dict[str, str]:
+    """This environment with bytecode caches written, as most machines have it."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def ignore_sigint() -> None:
+    # What a shell's background job gets (`devserve --app app:app --reload &`).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def reloading(project: Path, port: int, *, background: bool = False) -> subprocess.Popen[Any]:
+    """Start ``devserve --app reloadme:app --reload`` on *port* in *project*."""
+    argv = [sys.executable, "-m", "devserve", "--app", "reloadme:app", "--reload", "-q", str(port)]
+    return subprocess.Popen(
+        argv, cwd=project, env=bytecode_on(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=ignore_sigint if background else None,
+    )  # fmt: skip
+
+
+def answer(port: int, accept: str = "*/*") -> tuple[int, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(
+            b"GET / HTTP/1.1\r\nHost: localhost\r\nAccept: %s\r\nConnection: close\r\n\r\n"
+            % accept.encode()
+        )
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split(b" ")[1]), body
+
+
+def wait_for(port: int, wanted: bytes, deadline: float = TIMEOUT) -> float:
+    """Ask until the body is *wanted*; return how long that took."""
+    started = time.monotonic()
+    while True:
+        try:
+            if answer(port)[1] == wanted:
+                return time.monotonic() - started
+        except OSError:
+            pass
+        assert time.monotonic() - started < deadline, "never answered %r" % wanted
+        time.sleep(0.02)
+
+
+def child_of(parent: int) -> int:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == parent:
+                return int(entry.name)
+    raise AssertionError("no child of %d" % parent)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def port_free(port: int) -> bool:
+    """Whether the next server can listen on *port* (as servers do: SO_REUSEADDR)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "reloadme.py").write_text(APP.format(version="v1"))
+    return tmp_path
+
+
+def test_sigterm_stops_a_background_reloader_and_its_child(project: Path) -> None:
+    port = free_port()
+    proc = reloading(project, port, background=True)
+    child = 0
+    try:
+        wait_for(port, b"v1 true")
+        child = child_of(proc.pid)
+        started = time.monotonic()
+        proc.terminate()
+        out, err = proc.communicate(timeout=TIMEOUT)
+        took = time.monotonic() - started
+    finally:
+        for pid in (proc.pid, child):
+            if pid and alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert took < 1.5 + 1.0, took  # the grace (1 s) + 0.5 s, with room for a slow machine
+    assert proc.returncode == 0
+    assert not alive(child)
+    assert port_free(port)
+    assert b"Terminated (SIGTERM), exiting." in out
+    assert b"Keyboard interrupt" not in out + err
+
+
+def test_a_child_never_outlives_its_killed_parent(project: Path) -> None:
+    port = free_port()
+    proc = reloading(project, port)
+    child = 0
+    try:
+        wait_for(port, b"v1 true")
+        child = child_of(proc.pid)
+        proc.kill()
+        proc.wait(TIMEOUT)
+        deadline = time.monotonic() + 3.0
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(child)
+        assert port_free(port)
+    finally:
+        for pid in (proc.pid, child):
+            if pid and alive(pid):
+                os.kill(pid, signal.SIGKILL)  # the child holds the pipes: end it too
+        proc.communicate(timeout=TIMEOUT)
+
+
+def test_same_size_edits_within_a_second_are_served(project: Path) -> None:
+    # Python reuses a __pycache__ entry whose source kept its size and mtime second.
+    port = free_port()
+    proc = reloading(project, port)
+    try:
+        wait_for(port, b"v1 true")
+        for version in ("v2", "v3", "v4"):
+            (project / "reloadme.py").write_text(APP.format(version=version))
+            wait_for(port, b"%s true" % version.encode())
+    finally:
+        interrupt(proc)
+    assert (project / "__pycache__").is_dir()  # bytecode was written all along
+
+
+def test_a_broken_save_is_an_error_page_until_fixed(project: Path) -> None:
+    port = free_port()
+    proc = reloading(project, port)
+    try:
+        wait_for(port, b"v1 true")
+        source = APP.format(version="v2") + "def broken(:\n"
+        (project / "reloadme.py").write_text(source)
+        deadline = time.monotonic() + TIMEOUT
+        while (status := answer(port))[0] != 500:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        line = source.count("\n")
+        assert b"SyntaxError" in status[1]
+        assert b"reloadme.py, line %d" % line in status[1]
+        page = answer(port, "text/html")
+        assert page[0] == 500
+        assert page[1].startswith(b"<!DOCTYPE html>")
+        (project / "reloadme.py").write_text(APP.format(version="v3"))
+        wait_for(port, b"v3 true")
+    finally:
+        err = interrupt(proc)[1].decode()
+    assert "Answering every request with this error" in err
+
+
+def test_a_broken_first_start_exits_with_the_error(project: Path) -> None:
+    (project / "reloadme.py").write_text("import os\nraise RuntimeError('no config')\n")
+    proc = reloading(project, free_port())
+    _, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 1
+    message = err.decode()
+    assert "reloadme.py, line 2: RuntimeError: no config" in message
+    assert "importlib" not in message  # the user's frames only

@@ -6,6 +6,10 @@ bind addresses, start-up errors and exit codes; its ``--static`` mounts are file
 handlers configured with the files options, in a :class:`~devserve.cli.mounts.MountTable`.
 Rule 2: under ``--reload`` the parent binds, prints the banner and restarts children;
 only children import the application (``flask run`` imports it in both, fl#5011).
+Rule 3: an application that cannot be loaded ends devserve at the first start (one
+error, as ``flask run``); after a successful start, a child that cannot load it answers
+every request with the error (:func:`~devserve.cli.apploader.error_app`) until the next
+save, so nothing waits.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..dev.reloader import (
+    LOAD_FAILED_CODE,
     ChangeWatcher,
     inherited_sockets,
+    is_first_start,
     is_running_from_reloader,
     restart_with_reloader,
     serve_until_changed,
@@ -27,12 +33,12 @@ from ..files.handler import SimpleHTTPRequestHandler
 from ..wsgi.handler import WSGIHandler
 from ..wsgi.server import WSGIServer
 from . import devloop
-from .apploader import AppLoadError, load_app
+from .apploader import AppLoadError, error_app, load_app
 from .banner import print_banner
 from .listen import listen
 from .mounts import DirectoryMount, MountTable
 from .profile import Profile, configured
-from .runner import run, start_threads, stop_all
+from .runner import run, shutdown_line, start_threads, stop_all
 
 if TYPE_CHECKING:
     from ..handler.hooks import Responder
@@ -78,7 +84,7 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     attributes = profile.handler_attributes() | {"responders": tuple(responders)}
     handler = configured(WSGIHandler, attributes)
     make = functools.partial(
-        WSGIServer,
+        configured(WSGIServer, profile.server_attributes()),
         RequestHandlerClass=handler,
         script_name=options.script_name,
         ssl_context=options.ssl_context,
@@ -87,7 +93,9 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     if options.reload and not child:
         servers = listen(make, profile.bind, options.port, tls=tls)
         _announce(servers, options)
-        return restart_with_reloader([server.socket for server in servers])
+        return restart_with_reloader(
+            [server.socket for server in servers], profile.grace, _say_stopped
+        )
     sockets = inherited_sockets() if child else []
     if sockets:
         servers = []
@@ -99,16 +107,17 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
         servers = listen(make, profile.bind, options.port, tls=tls)
     # Watching starts before the import: a file saved while it runs is seen.
     watcher = ChangeWatcher(watched, options.include, options.exclude).start() if child else None
+    loaded = True
     try:
         app = load_app(options.spec)
     except AppLoadError as error:
         sys.stderr.write("devserve: %s\n" % error)
-        if watcher is not None:
-            sys.stderr.write(" * Waiting for a change to restart\n")
-            return serve_until_changed(None, lambda: stop_all(servers), watcher)
-        stop_all(servers)
-        return 1
-    if options.debug:
+        if watcher is None or is_first_start():
+            stop_all(servers)
+            return LOAD_FAILED_CODE if watcher is not None else 1
+        sys.stderr.write(" * Answering every request with this error until a change\n")
+        app, loaded = error_app(error), False
+    if options.debug and loaded:
         from ..dev.debugger import debug_app
 
         app = debug_app(app, [str(server.server_address[0]) for server in servers])
@@ -130,6 +139,10 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     if live is not None:
         live.start()
     return run(servers, live.close if live is not None else None)
+
+
+def _say_stopped(signum: int) -> None:
+    print(shutdown_line(signum), flush=True)
 
 
 def _start(servers: Sequence[WSGIServer]) -> None:

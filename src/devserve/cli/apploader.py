@@ -6,20 +6,26 @@ Rule 1: the forms are those of ``flask --app`` and gunicorn: ``MODULE``,
 nothing in the value is ever executed as code.
 Rule 2: every failure is one :exc:`AppLoadError` whose message says what was looked
 for, where, and what to do; an exception raised *inside* the imported module keeps its
-traceback, because that is the user's bug, not a wrong ``--app``.
+traceback, because that is the user's bug, not a wrong ``--app``: the user's own frames
+only (not importlib's or devserve's), and the file and line it points at first.
+Rule 3: :func:`error_app` answers every request with that error while the application
+cannot be loaded (a reloader's child after a bad save), instead of leaving clients
+waiting: a page for browsers, text otherwise.
 """
 
 from __future__ import annotations
 
 import ast
+import html
 import importlib
 import inspect
 import os
 import sys
 import traceback
+from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["AppLoadError", "load_app", "parse_app_spec"]
+__all__ = ["AppLoadError", "error_app", "load_app", "parse_app_spec"]
 
 # Looked for, in order, when the value names no attribute (Flask looks for these too).
 _DEFAULT_NAMES = ("app", "application")
@@ -27,7 +33,19 @@ _DEFAULT_FACTORIES = ("create_app", "make_app")
 
 
 class AppLoadError(Exception):
-    """The ``--app`` value does not lead to a WSGI application; the message says why."""
+    """The ``--app`` value does not lead to a WSGI application; the message says why.
+
+    *where* is ``(file, line)`` of the user's code the error points at, when it came
+    from inside the application (``None`` for a wrong ``--app``); *summary* is the
+    error's one line (``SyntaxError: invalid syntax``).
+    """
+
+    def __init__(
+        self, message: str, where: tuple[str, int] | None = None, summary: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.where = where
+        self.summary = summary or message.partition("\n")[0]
 
 
 def parse_app_spec(spec: str) -> tuple[str, str | None, tuple[Any, ...] | None, dict[str, Any]]:
@@ -108,9 +126,9 @@ def _import(target: str) -> Any:
                 "could not import %r: no module named %r (looked in %s and sys.path)"
                 % (module_name, error.name, root)
             ) from None
-        raise AppLoadError(_inner_error(module_name)) from None
+        raise _inner_error("importing %r" % module_name) from None
     except Exception:
-        raise AppLoadError(_inner_error(module_name)) from None
+        raise _inner_error("importing %r" % module_name) from None
 
 
 def _module_for_path(path: str) -> tuple[str, str]:
@@ -128,8 +146,35 @@ def _module_for_path(path: str) -> tuple[str, str]:
     return ".".join(parts), directory
 
 
-def _inner_error(module_name: str) -> str:
-    return "error while importing %r:\n%s" % (module_name, traceback.format_exc().rstrip())
+# Frames of these are the machinery's, not the user's: left out of a load error.
+_NOT_THE_USERS = (
+    "<frozen ",
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,  # devserve
+    os.path.dirname(os.path.abspath(importlib.__file__)) + os.sep,  # importlib
+)
+
+
+def _inner_error(doing: str) -> AppLoadError:
+    """The error being handled, raised while *doing*, as the user would want to read it."""
+    error = sys.exc_info()[1]
+    assert error is not None
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not frame.filename.startswith(_NOT_THE_USERS)
+    ]
+    summary = "".join(traceback.format_exception_only(type(error), error)).strip()
+    where: tuple[str, int] | None = None
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        where = (error.filename, error.lineno)  # its own lines say where (and the caret)
+    elif frames:
+        where = (frames[-1].filename, frames[-1].lineno or 0)
+    lines = "".join(traceback.format_list(frames)) + summary
+    head = summary.splitlines()[-1] if summary else type(error).__name__
+    if where is not None:
+        head = "%s, line %d: %s" % (where[0], where[1], head)
+    message = "error while %s: %s\n%s" % (doing, head, lines.rstrip())
+    return AppLoadError(message, where, summary.splitlines()[-1] if summary else head)
 
 
 def _public_names(module: Any) -> list[str]:
@@ -164,9 +209,7 @@ def _call_factory(factory: Any, where: str, args: tuple[Any, ...], kwargs: dict[
     try:
         return factory(*args, **kwargs)
     except Exception:
-        raise AppLoadError(
-            "error while calling %s():\n%s" % (where, traceback.format_exc().rstrip())
-        ) from None
+        raise _inner_error("calling %s()" % where) from None
 
 
 def _check_app(obj: Any, where: str) -> Any:
@@ -192,3 +235,42 @@ def _check_app(obj: Any, where: str) -> Any:
             "%s cannot be called as app(environ, start_response)%s" % (where, hint)
         ) from None
     return obj
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>%(title)s</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;margin:2rem;color:#222}
+h1{font-size:1.3rem;color:#b00020}code,pre{font:14px/1.4 ui-monospace,monospace}
+pre{background:#f6f6f6;padding:1rem;overflow:auto}</style></head>
+<body><h1>%(title)s</h1><p><code>%(where)s</code></p><pre>%(detail)s</pre>
+<p>devserve serves this page until the application loads again: save a fix and reload.</p>
+</body></html>
+"""
+
+
+def error_app(error: AppLoadError) -> Callable[..., Iterable[bytes]]:
+    """A WSGI application that answers every request ``500`` with *error*.
+
+    Browsers (``Accept: text/html``) get a page that names the file, the line and the
+    error; other clients get the same as plain text.
+    """
+    where = "%s, line %d" % error.where if error.where is not None else ""
+    text = "%s\n%s\n\n%s\n" % (error.summary, where, error)
+    page = _PAGE % {
+        "title": html.escape(error.summary),
+        "where": html.escape(where),
+        "detail": html.escape(str(error)),
+    }
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        as_html = "text/html" in environ.get("HTTP_ACCEPT", "")
+        body = (page if as_html else text).encode("utf-8")
+        kind = "text/html" if as_html else "text/plain"
+        start_response(
+            "500 Internal Server Error",
+            [("Content-Type", kind + "; charset=utf-8"), ("Content-Length", str(len(body))),
+             ("Cache-Control", "no-store")],
+        )  # fmt: skip
+        return [body]
+
+    return app

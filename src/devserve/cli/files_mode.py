@@ -57,7 +57,11 @@ def serve_files(
         live = LiveReload([root], *livereload_patterns)
         attributes.update(page_transform=PageScript(live), responders=(live,))
     handler = configured(base, attributes)
-    server_class: type[HTTPServer] = ThreadingHTTPServer if profile.compat else BoundedHTTPServer
+    server_class: type[HTTPServer] = (
+        ThreadingHTTPServer
+        if profile.compat
+        else configured(BoundedHTTPServer, profile.server_attributes())
+    )
     make = functools.partial(server_class, RequestHandlerClass=handler, ssl_context=ssl_context)
     servers = listen(make, profile.bind, port, tls=ssl_context is not None)
     notes = []

@@ -143,9 +143,24 @@ def build_parser(prog: str = "devserve") -> argparse.ArgumentParser:
         help="URL prefix the application is mounted under (SCRIPT_NAME)",
     )  # fmt: skip
     devloop.add_options(parser, tls)
+    parser.add_argument(
+        "--grace", metavar="SECONDS", type=_seconds, default=1.0,
+        help="seconds requests in flight get to finish when devserve stops or reloads "
+        "(default: 1); the port is free at once",
+    )  # fmt: skip
     output = parser.add_argument_group("output")
     output.add_argument("-q", "--quiet", action="store_true", help="no access log")
     return parser
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError("%r is not a number of seconds (0 to 3600)" % value)
+    return seconds
 
 
 def _read_password(path: str) -> str:

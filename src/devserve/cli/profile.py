@@ -23,7 +23,6 @@ from ..dev.accesslog import AccessLog, color_enabled
 from ..dev.hostcheck import HostCheck, is_loopback
 from ..files.cache import FileCache
 from ..files.handler import SimpleHTTPRequestHandler
-from ..handler.base import BaseHTTPRequestHandler
 from ..handler.defaults import DEVSERVE
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ DEV_TYPES = {
     ".avif": "image/avif",
 }
 
-Handler = TypeVar("Handler", bound=type[BaseHTTPRequestHandler])
+Handler = TypeVar("Handler", bound=type[Any])
 
 
 class UsageError(Exception):
@@ -80,6 +79,8 @@ class Profile(NamedTuple):
     bind: str | None
     #: The files options (:meth:`files_attributes`), as given.
     files: argparse.Namespace
+    #: Seconds requests in flight get when stopping (``--grace``).
+    grace: float = 1.0
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Profile:
@@ -93,7 +94,12 @@ class Profile(NamedTuple):
             allowed_hosts=names if names or is_loopback(args.bind) else None,
             bind=args.bind,
             files=args,
+            grace=args.grace,
         )
+
+    def server_attributes(self) -> dict[str, Any]:
+        """The bounded server's attributes: a short grace, and the port freed at once."""
+        return {"graceful_timeout": self.grace, "close_listener_on_stop": True}
 
     def handler_attributes(self) -> dict[str, Any]:
         """The handler attributes every mode serves with: defaults, log, checks, ``-H``."""

@@ -21,7 +21,7 @@ from ..net.servers import HTTPServer, ThreadingHTTPServer
 from ..net.signals import stop_on_signals
 from .banner import serving_lines
 
-__all__ = ["run", "serve_until_stopped", "start_threads", "stop_all", "test"]
+__all__ = ["run", "serve_until_stopped", "shutdown_line", "start_threads", "stop_all", "test"]
 
 
 def start_threads(servers: Sequence[HTTPServer]) -> list[threading.Thread]:
@@ -43,10 +43,21 @@ def stop_all(servers: Sequence[HTTPServer]) -> None:
         server.server_close()
 
 
+def shutdown_line(signum: int) -> str:
+    """The one line printed when *signum* stops devserve, the same in every mode.
+
+    Ctrl+C gets :mod:`http.server`'s words; SIGTERM (a process manager, ``kill``)
+    says what it is.
+    """
+    if signum == signal.SIGTERM:
+        return "\nTerminated (SIGTERM), exiting."
+    return "\nKeyboard interrupt received, exiting."
+
+
 def serve_until_stopped(
     servers: Sequence[HTTPServer], on_stop: Callable[[], None] | None = None
-) -> bool:
-    """Serve until Ctrl+C or SIGTERM; return whether a signal stopped the servers.
+) -> int:
+    """Serve until Ctrl+C or SIGTERM; return the signal that stopped the servers, or 0.
 
     *on_stop* runs as soon as the stop is asked for (to end event streams).
     """
@@ -63,7 +74,7 @@ def serve_until_stopped(
                 server.shutdown()
             for server in servers:
                 server.server_close()
-    return bool(received)
+    return received[0] if received else 0
 
 
 def run(servers: Sequence[HTTPServer], on_stop: Callable[[], None] | None = None) -> int:
@@ -71,11 +82,11 @@ def run(servers: Sequence[HTTPServer], on_stop: Callable[[], None] | None = None
 
     The one shutdown line is the same in every mode.
     """
-    stopped = serve_until_stopped(servers, on_stop)
+    signum = serve_until_stopped(servers, on_stop)
     if on_stop is not None:
         on_stop()
-    if stopped:
-        print("\nKeyboard interrupt received, exiting.", flush=True)
+    if signum:
+        print(shutdown_line(signum), flush=True)
     return 0
 
 

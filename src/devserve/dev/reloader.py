@@ -10,11 +10,23 @@ child exiting with status 3 asks to be started again.  The parent binds the
 listening sockets once and hands them down (``DEVSERVE_SERVER_FDS``), so connections
 made during a restart wait in the backlog instead of being refused.
 Rule 3: a child whose application fails to import keeps watching, so fixing the file
-restarts it; the parent never imports the application at all.
+restarts it; the parent never imports the application at all.  The first child is told
+it is the first (``DEVSERVE_FIRST_START``): its failure to load ends devserve, as
+``flask run``'s does, with :data:`LOAD_FAILED_CODE`.
+Rule 4: the parent owns stopping.  SIGINT or SIGTERM (a shell's background job may
+ignore SIGINT, so the child is always sent SIGTERM) closes the parent's listening
+sockets, stops the child, and kills it past :data:`STOP_GRACE` seconds; a second
+signal kills it at once.  A child never outlives its parent: it holds the read end of
+a pipe whose write end only the parent has (``DEVSERVE_LIFELINE``), and stops when it
+reads the end of it, however the parent died.
+Rule 5: a restart never runs stale bytecode: Python trusts a ``__pycache__`` entry whose
+source has the same size and modification second, so the changed sources' entries are
+removed before the next child starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import queue
@@ -23,22 +35,32 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 __all__ = [
     "DEFAULT_EXCLUDE",
     "DEFAULT_INCLUDE",
     "EDITOR_TEMPORARY",
+    "LOAD_FAILED_CODE",
     "RESTART_CODE",
+    "STOP_GRACE",
     "ChangeWatcher",
+    "forget_bytecode",
     "inherited_sockets",
+    "is_first_start",
     "is_running_from_reloader",
     "restart_with_reloader",
     "watch",
+    "watch_lifeline",
 ]
 
 #: The exit status with which a child asks its parent to start it again.
 RESTART_CODE = 3
+#: The exit status with which the first child says the application cannot be loaded.
+LOAD_FAILED_CODE = 4
+#: Seconds the parent gives a stopping child beyond the server's grace, before SIGKILL.
+STOP_GRACE = 1.5
 #: What is watched by default: Python sources.
 DEFAULT_INCLUDE: tuple[str, ...] = ("*.py",)
 #: Files editors write beside the one being saved, and delete again: swap, backup and
@@ -54,6 +76,8 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".mypy_cache", ".pytest_cache", ".ruff_cache", "*.pyc", *EDITOR_TEMPORARY,
 )  # fmt: skip
 _FDS_VARIABLE = "DEVSERVE_SERVER_FDS"
+_LIFELINE_VARIABLE = "DEVSERVE_LIFELINE"
+_FIRST_VARIABLE = "DEVSERVE_FIRST_START"
 # watchfiles says it is watching by yielding once, at the latest after this many ms.
 _READY_WITHIN_MS = 50
 _Snapshot = dict[str, tuple[int, int]]
@@ -62,6 +86,42 @@ _Snapshot = dict[str, tuple[int, int]]
 def is_running_from_reloader() -> bool:
     """Whether this process is a reloader's child (``WERKZEUG_RUN_MAIN`` is ``true``)."""
     return os.environ.get("WERKZEUG_RUN_MAIN") == "true"
+
+
+def is_first_start() -> bool:
+    """Whether this reloader child is the first its parent started."""
+    return is_running_from_reloader() and os.environ.get(_FIRST_VARIABLE) == "1"
+
+
+def watch_lifeline(on_parent_gone: Callable[[], None]) -> None:
+    """In a reloader child: call *on_parent_gone* (in a thread) once the parent has died."""
+    value = os.environ.get(_LIFELINE_VARIABLE, "") if is_running_from_reloader() else ""
+    if not value:
+        return
+    fd = int(value)
+
+    def wait() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(fd, 64):
+                pass  # the parent never writes: only the end of the pipe counts
+        on_parent_gone()
+
+    threading.Thread(target=wait, name="devserve-lifeline", daemon=True).start()
+
+
+def forget_bytecode(paths: Iterable[str]) -> None:
+    """Remove the ``__pycache__`` entries of the Python sources among *paths*.
+
+    Python reuses an entry whose source has the size and the modification second it
+    was compiled from: an edit that keeps the size, saved within the second, would
+    run the old code.
+    """
+    import importlib.util
+
+    for path in paths:
+        if path.endswith(".py"):
+            with contextlib.suppress(OSError, ValueError, NotImplementedError):
+                os.unlink(importlib.util.cache_from_source(path))
 
 
 def inherited_sockets() -> list[socket.socket]:
@@ -228,29 +288,108 @@ class ChangeWatcher:
         """Stop watching and end :meth:`changes`."""
         self._stop.set()
 
+    def interrupt(self) -> None:
+        """End :meth:`changes` now; safe in a signal handler (it takes no lock)."""
+        self._found.put(None)  # SimpleQueue.put is reentrant
 
-def restart_with_reloader(sockets: Sequence[socket.socket]) -> int:
+
+def restart_with_reloader(
+    sockets: Sequence[socket.socket],
+    grace: float = 1.0,
+    stopped: Callable[[int], None] | None = None,
+) -> int:
     """Run this program again as a child until it exits with anything but :data:`RESTART_CODE`.
 
     The child gets ``WERKZEUG_RUN_MAIN=true`` and the *sockets*, which stay open
-    here for the whole run.  Returns the child's last exit status (0 after Ctrl+C).
+    here until a stop is asked.  Returns 0 once SIGINT or SIGTERM has stopped it
+    (after calling *stopped* with the signal), 1 when the first child could not
+    load the application, else the child's status.  *grace* is the server's own
+    grace for requests in flight.
     """
     fds = [s.fileno() for s in sockets]
     for sock in sockets:
         sock.set_inheritable(True)
+    lifeline, keep = os.pipe()  # the child reads; only this process holds the write end
     env = {**os.environ, "WERKZEUG_RUN_MAIN": "true", _FDS_VARIABLE: ",".join(map(str, fds))}
+    env[_LIFELINE_VARIABLE] = str(lifeline)
     argv = [sys.executable, *sys.orig_argv[1:]]
-    while True:
-        child = subprocess.Popen(argv, env=env, pass_fds=fds)
-        try:
-            status = child.wait()
-        except KeyboardInterrupt:
-            # The child got the same Ctrl+C (one process group); let it finish.
-            child.send_signal(signal.SIGINT)
-            child.wait()
+    stop = _ParentStop(sockets, grace + STOP_GRACE)
+    first = True
+    try:
+        with stop.installed():
+            while not stop.asked:
+                env[_FIRST_VARIABLE] = "1" if first else ""
+                first = False
+                status = stop.run(subprocess.Popen(argv, env=env, pass_fds=[*fds, lifeline]))
+                if stop.asked:
+                    if stopped is not None:
+                        stopped(stop.signum)
+                    return 0
+                if status == LOAD_FAILED_CODE:
+                    return 1
+                if status != RESTART_CODE:
+                    return 0 if status == -signal.SIGINT else status
             return 0
-        if status != RESTART_CODE:
-            return 0 if status == -signal.SIGINT else status
+    finally:
+        os.close(lifeline)
+        os.close(keep)
+
+
+class _ParentStop:
+    """The reloader's answer to SIGINT and SIGTERM: close the sockets, stop the child."""
+
+    def __init__(self, sockets: Sequence[socket.socket], patience: float) -> None:
+        self._sockets = sockets
+        self._patience = patience
+        self._child: subprocess.Popen[bytes] | None = None
+        self.asked = 0  # signals received
+        #: The first signal received.
+        self.signum = 0
+        self._deadline: float | None = None
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in _STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.asked += 1
+        if self.asked == 1:
+            self.signum = signum
+        child = self._child
+        if self.asked == 1:
+            for sock in self._sockets:
+                sock.close()  # the port is free once the child has closed its copy too
+            self._deadline = time.monotonic() + self._patience
+            if child is not None:
+                with contextlib.suppress(OSError):
+                    child.send_signal(signal.SIGTERM)  # SIGINT may be ignored there
+        elif child is not None:
+            with contextlib.suppress(OSError):
+                child.kill()  # a second Ctrl+C: at once
+
+    def run(self, child: subprocess.Popen[bytes]) -> int:
+        """Wait for *child*; past the deadline a stop sets, kill it.  Return its status."""
+        self._child = child
+        if self.asked:
+            child.send_signal(signal.SIGTERM)
+        while True:
+            try:
+                return child.wait(timeout=0.1)
+            except subprocess.TimeoutExpired:
+                deadline = self._deadline
+                if deadline is not None and time.monotonic() > deadline:
+                    child.kill()
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def serve_until_changed(
@@ -271,17 +410,23 @@ def serve_until_changed(
     watcher.ready.wait()
     if serve is not None:
         threading.Thread(target=serve, name="devserve-serve", daemon=True).start()
-    try:
-        for changed in watcher.changes():
-            if on_change is None or not on_change(changed):
-                break
-        else:  # pragma: no cover -- changes() only ends when the watcher is stopped
+    # SIGTERM (what the parent sends), SIGINT, or the parent's death end the wait.
+    watch_lifeline(watcher.interrupt)
+    with _interrupting(watcher):
+        try:
+            for changed in watcher.changes():
+                if on_change is None or not on_change(changed):
+                    break
+            else:  # stopped: not a change
+                watcher.stop()
+                shutdown()
+                return 0
+        except KeyboardInterrupt:
+            watcher.stop()
+            shutdown()
             return 0
-    except KeyboardInterrupt:
-        watcher.stop()
-        shutdown()
-        return 0
     watcher.stop()
+    forget_bytecode(changed)
     shown = sorted(changed)
     sys.stderr.write(
         " * Detected change in %s%s, reloading\n"
@@ -292,3 +437,21 @@ def serve_until_changed(
     )
     shutdown()
     return RESTART_CODE
+
+
+@contextlib.contextmanager
+def _interrupting(watcher: ChangeWatcher) -> Iterator[None]:
+    """Make SIGINT and SIGTERM end *watcher*'s changes, in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        watcher.interrupt()
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -236,6 +236,11 @@ class BoundedHTTPServer(HTTPServer):
     connection_limit = 2048
     #: Seconds :meth:`shutdown` (and Ctrl+C) give requests in flight to finish.
     graceful_timeout = 5.0
+    #: Whether stopping closes the listening socket at once, before the grace period,
+    #: so the port is free for the next server (the command line's choice); by
+    #: default it stays open until :meth:`server_close`, and :meth:`serve_forever`
+    #: can be called again.
+    close_listener_on_stop = False
     #: The largest request body gathered in memory before a worker is taken; a
     #: larger one is read by the handler as it arrives.
     body_buffer_size = 65536
@@ -399,6 +404,8 @@ class BoundedHTTPServer(HTTPServer):
             finally:
                 poller.forget(listening)
                 poller.forget(waking)  # the drain polls for files still being sent
+                if self.close_listener_on_stop:
+                    self.socket.close()  # after forget: a shared listener would stay armed
                 self._drain()
         finally:
             self._running = False
