@@ -198,14 +198,14 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         """Serve a ``GET`` request: the head from :meth:`send_head`, then the body."""
         f = self.send_head()
-        plan = self._plan
+        if self._answerable is not None:
+            # Before the body leaves: the client's next request may follow it at once.
+            self._offer_answer(self._plan)
         if f:
             try:
                 self._send_body(f)
             finally:
                 f.close()
-        if self._answerable is not None:
-            self._offer_answer(plan)
 
     def do_HEAD(self) -> None:
         """Serve a ``HEAD`` request: what ``GET`` would send, without the body."""
@@ -536,7 +536,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         return usable_codings(path, info, self.directory, self.allow_symlink_escape)
 
     def _offer_answer(self, plan: FileBody | None) -> None:
-        """Leave the response just sent from the cache with the server, to send again.
+        """Leave the response being sent from the cache with the server, to send again.
 
         Only what this request's head alone decided: the first request since the
         server read its head, a ``200``, a single-range ``206`` or a ``304`` of a
