@@ -89,9 +89,12 @@ def test_devserve_defaults_over_the_wire(running: list[Devserve], site: Path) ->
         server.url + "/hello.txt", headers={"If-None-Match": first.headers["ETag"]}, timeout=5
     )
     assert again.status_code == 304
-    assert session.get(server.url + "/.env", timeout=TIMEOUT).status_code == 404
+    hidden = session.get(server.url + "/.env", timeout=TIMEOUT)
+    assert hidden.status_code == 404
+    assert "--dotfiles serves it" in hidden.text  # says why, and what serves it
+    assert first.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert session.get(server.url + "/app.js", timeout=TIMEOUT).headers["Content-Type"] == (
-        "text/javascript"
+        "text/javascript; charset=utf-8"
     )
     assert session.get(server.url + "/..%5c/hello.txt", timeout=TIMEOUT).status_code == 400
     # Strict parsing: HTTP/1.1 without Host is refused.
@@ -336,3 +339,41 @@ def test_grace_must_be_seconds(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--grace", "soon"])
     assert "'soon' is not a number of seconds" in capsys.readouterr().err
+
+
+def test_the_compat_mode_keeps_http_servers_words_and_types(
+    running: list[Devserve], site: Path
+) -> None:
+    (site / "link").symlink_to(site.parent)
+    server = start(running, "0", "-b", "127.0.0.1", "-d", str(site), "--compat")
+    hello = requests.get(server.url + "/hello.txt", timeout=TIMEOUT)
+    assert hello.headers["Content-Type"] == "text/plain"
+    server.stop()
+    server = start(running, "0", "-b", "127.0.0.1", "-d", str(site))
+    escaping = requests.get(server.url + "/link/", timeout=TIMEOUT)
+    assert escaping.status_code == 404
+    assert "--follow-symlinks serves it" in escaping.text
+    code, _, err = server.stop()
+    assert code == 0
+    assert "--follow-symlinks serves it" in err  # the log says it too
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-p", "5000"], "not the port: to serve on port 5000, run devserve 5000"),
+        (["--app", "x:app", "--debug"], "--debug needs Werkzeug: pip install 'devserve[debug]'"),
+    ],
+    ids=["port-as-protocol", "debug-without-werkzeug"],
+)
+def test_habits_that_would_mislead_are_one_usage_line(argv: list[str], message: str) -> None:
+    code = (
+        "import sys; sys.modules['werkzeug'] = None; from devserve.cli.main import main;"
+        "sys.exit(main(%r))" % argv
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

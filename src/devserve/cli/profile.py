@@ -139,5 +139,7 @@ class Profile(NamedTuple):
             "spa_fallback": "index.html" if args.spa else None,
             "cors_origin": "*" if args.cors else None,
             "not_found_page": "404.html",
+            "explain_refusals": not compat,
+            "text_charset": None if compat else "utf-8",
             "extensions_map": {**SimpleHTTPRequestHandler.extensions_map, **DEV_TYPES},
         }

@@ -173,6 +173,19 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
     #: .. versionadded:: 0.1
     mount_prefix = ""
 
+    #: Whether a 404 for a hidden dotfile or a symlink out of the directory says so,
+    #: and names the command-line flag that serves it (page and log); off here, as
+    #: :mod:`http.server` says only ``File not found``, on in devserve's command line.
+    #:
+    #: .. versionadded:: 0.1
+    explain_refusals = False
+    #: The ``charset`` given with ``text/*`` types, or ``None`` (:mod:`http.server`'s
+    #: bare ``text/plain``, which browsers may show as mojibake); ``"utf-8"`` in
+    #: devserve's command line.
+    #:
+    #: .. versionadded:: 0.1
+    text_charset: str | None = None
+
     _plan: FileBody | None = None
     _vary: tuple[str, ...] = ()
     # What a response from the cache was made of, to offer the server (see _offer_answer).
@@ -289,14 +302,14 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
                 self.send_error(HTTPStatus.BAD_REQUEST, "Refused path (%s)" % reason)
                 return None
         if not self.serve_dotfiles and hidden_segment(segments):
-            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            self.send_error(HTTPStatus.NOT_FOUND, self._refusal(_HIDDEN))
             return None
         path = self.translate_path(url)
         info = _stat(path)
         passed: tuple[str, ...] = ()  # index pages looked for before the one served
         if info is not None and stat.S_ISDIR(info.st_mode):
             if not self._inside_root(path):
-                self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+                self.send_error(HTTPStatus.NOT_FOUND, self._refusal(_ESCAPING))
                 return None
             parts = urllib.parse.urlsplit(self.path)
             if not parts.path.endswith(("/", "%2f", "%2F")):
@@ -332,12 +345,12 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         cached = cache.get(path, info) if cache is not None else None
         if cached is None and not self._inside_root(path):
             # A cached entry was inside the root when read, and is the same file still.
-            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            self.send_error(HTTPStatus.NOT_FOUND, self._refusal(_ESCAPING))
             return None
         if cached is not None and cached.content_type is not None:
             ctype = cached.content_type
         else:
-            ctype = self.guess_type(path)
+            ctype = self._with_charset(self.guess_type(path))
         if self._transforms_page(ctype):
             return self._send_page(path, ctype, cached)
         coding, served = self._choose_coding(path, info)
@@ -579,6 +592,16 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         )  # fmt: skip
         cast(AnswerHost, server).remember(self, answer)
 
+    def _refusal(self, why: str) -> str:
+        """The 404's message: why, and the flag that serves it, with :attr:`explain_refusals`."""
+        return why if self.explain_refusals else "File not found"
+
+    def _with_charset(self, ctype: str) -> str:
+        charset = self.text_charset
+        if charset is None or not ctype.startswith("text/") or ";" in ctype:
+            return ctype
+        return "%s; charset=%s" % (ctype, charset)
+
     def _inside_root(self, path: str) -> bool:
         return self.allow_symlink_escape or contained(path, self.directory)
 
@@ -699,6 +722,10 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         guess_file = getattr(mimetypes, "guess_file_type", None)
         guess = guess_file(path)[0] if guess_file else mimetypes.guess_type(path)[0]
         return guess or "application/octet-stream"
+
+
+_HIDDEN = "Hidden file (a name that starts with a dot): --dotfiles serves it"
+_ESCAPING = "Outside the served directory through a symlink: --follow-symlinks serves it"
 
 
 def usable_codings(path: str, info: os.stat_result, root: str, escape: bool) -> list[str]:
