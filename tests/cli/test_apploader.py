@@ -112,14 +112,13 @@ def test_file_inside_a_package_is_imported_as_part_of_it(project: Path) -> None:
         ("{mod}:nope", "has no attribute 'nope'"),
         ("{mod}:not_callable", "is a str, not a WSGI application"),
         ("{mod}:needs_args", "cannot be called as app(environ, start_response)"),
-        ("{mod}:factory_without_parens", "may be a factory: write"),
         ("{mod}:create_app(1, 2, 3)", "cannot call"),
         ("{mod}:create_app(open('x'))", "must be Python literals"),
         ("{mod}:not_callable()", "not a factory to call"),
         ("{mod}:a b", "is not a Python name"),
         ("{mod}:", "is not MODULE:NAME"),
     ],
-    ids=["no-module", "no-file", "no-attr", "not-callable", "wrong-signature", "factory-hint",
+    ids=["no-module", "no-file", "no-attr", "not-callable", "wrong-signature",
          "bad-args", "not-literal", "call-non-callable", "bad-name", "empty-name"],
 )  # fmt: skip
 def test_clear_errors(project: Path, spec: str, message: str) -> None:
@@ -159,3 +158,8 @@ def test_parse_app_spec() -> None:
     assert parse_app_spec("a.b:c") == ("a.b", "c", None, {})
     assert parse_app_spec("a:f('x', n=2)") == ("a", "f", ("x",), {"n": 2})
     assert parse_app_spec("C:\\\\dir\\\\app.py:app")[1] == "app"
+
+
+def test_a_factory_named_without_parentheses_is_called_as_flask_does(project: Path) -> None:
+    assert call(load_app(module(project) + ":factory_without_parens")) == b"from app"
+    assert call(load_app(module(project) + ":create_app")) == b"hi"

@@ -262,3 +262,24 @@ def test_threading_server_still_gives_each_connection_a_thread() -> None:
             sock.close()
     finally:
         running.stop()
+
+
+@pytest.mark.parametrize("server_class", [BoundedHTTPSServer, devserve.ThreadingHTTPSServer])
+def test_plain_http_to_a_tls_port_is_told_the_https_url(
+    certificate: tuple[Path, Path], server_class: type, capfd: pytest.CaptureFixture[str]
+) -> None:
+    cert, key = certificate
+    server = server_class(("127.0.0.1", 0), Hello, certfile=str(cert), keyfile=str(key))
+    running = ServerThread(server).start()
+    try:
+        url = "https://127.0.0.1:%d/" % running.port
+        with connect(running) as sock:
+            sock.sendall(REQUEST)
+            answer = read_all(sock)
+        assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+        assert answer.endswith(b"This port speaks HTTPS: use %s\n" % url.encode())
+        assert tls_get(running, cert) < CLIENT_TIMEOUT  # and TLS still works
+    finally:
+        running.stop()
+    logged = capfd.readouterr().err
+    assert logged.count("plain HTTP sent to the HTTPS port: answered 400, use " + url) == 1

@@ -106,9 +106,30 @@ def load_app(spec: str) -> Any:
             "module %r has no attribute %r (its names: %s)"
             % (module.__name__, name, ", ".join(_public_names(module)) or "none")
         ) from None
+    if args is None and _is_bare_factory(obj):
+        # flask calls a function named without parentheses that takes no arguments
+        # and cannot be an application (app:create_app): so does devserve.
+        args = ()
     if args is not None:
         obj = _call_factory(obj, "%s:%s" % (target, name), args, kwargs)
     return _check_app(obj, spec)
+
+
+def _is_bare_factory(obj: Any) -> bool:
+    if not inspect.isfunction(obj):
+        return False
+    signature = inspect.signature(obj)
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        pass
+    else:
+        return False  # it can be called as app(environ, start_response): an application
+    try:
+        signature.bind()
+    except TypeError:
+        return False
+    return True
 
 
 def _import(target: str) -> Any:

@@ -617,7 +617,7 @@ class BoundedHTTPServer(HTTPServer):
             then = self._dispatch  # the send buffer is full: a worker finishes, blocking
         except OSError as error:  # ssl.SSLError is an OSError
             if not record.shaken:
-                sys.stderr.write("%s - - TLS handshake failed: %s\n" % (record.address[0], error))
+                self.handshake_failed(sock, record.address, error)
             then = self._close
         sock.settimeout(timeout)  # before any worker can see the socket
         if then is not None:

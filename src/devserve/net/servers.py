@@ -15,6 +15,7 @@ never in the accept loop, where one silent client would stall every other.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import socketserver
 import sys
@@ -157,10 +158,36 @@ class HTTPServer(socketserver.TCPServer):
         try:
             request.do_handshake()
         except OSError as error:  # ssl.SSLError is an OSError
-            sys.stderr.write("%s - - TLS handshake failed: %s\n" % (client_address[0], error))
+            self.handshake_failed(request, client_address, error)
             return False
         request.settimeout(timeout)
         return True
+
+    def handshake_failed(self, request: Any, client_address: Any, error: OSError) -> None:
+        """Log a failed TLS handshake; answer plain HTTP sent to this TLS port with a 400.
+
+        OpenSSL recognises a plain HTTP request where a ClientHello belongs; nothing
+        has been sent yet, so a plain-text answer can name the ``https://`` URL, as
+        nginx does, instead of a dropped connection.
+        """
+        if getattr(error, "reason", None) != "HTTP_REQUEST":
+            sys.stderr.write("%s - - TLS handshake failed: %s\n" % (client_address[0], error))
+            return
+        host, port = str(self.server_address[0]), self.server_address[1]
+        if host in ("", "0.0.0.0", "::"):
+            host = "localhost"
+        url = "https://%s:%d/" % ("[%s]" % host if ":" in host else host, port)
+        body = ("This port speaks HTTPS: use %s\n" % url).encode("ascii")
+        head = (
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+        ).encode("ascii")
+        with contextlib.suppress(OSError):
+            os.write(request.fileno(), head + body)  # below TLS: none was agreed
+        sys.stderr.write(
+            "%s - - plain HTTP sent to the HTTPS port: answered 400, use %s\n"
+            % (client_address[0], url)
+        )
 
     def close_connections(self) -> None:
         """Shut down every connection being served now (none outside a request here).
