@@ -60,6 +60,8 @@ class AppOptions(NamedTuple):
     exclude: Sequence[str] = ()
     livereload: bool = False
     open_page: bool = False
+    env_files: Sequence[str] = ()
+    env_tip: str | None = None
 
 
 def serve_app(profile: Profile, options: AppOptions) -> int:
@@ -176,6 +178,10 @@ def _swap_stylesheets(live: Any) -> Callable[[set[str]], bool]:
 
 def _announce(servers: Sequence[WSGIServer], options: AppOptions) -> None:
     notes = []
+    if options.env_files:
+        notes.append("Environment: loaded %s" % ", ".join(options.env_files))
+    if options.env_tip:
+        notes.append(options.env_tip)
     if options.reload:
         notes.append("Reload: restarting on changes (WERKZEUG_RUN_MAIN protocol)")
     if options.livereload:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 from typing import Any
 
 from ..files.handler import SimpleHTTPRequestHandler
@@ -69,6 +70,11 @@ def serve_files(
         # Started before the banner: whoever waits for it may edit a file at once.
         live.start()
         notes.append("Live reload: watching %s" % root)
+    flask_app = os.environ.get("FLASK_APP")
+    if flask_app:
+        # flask's variable is not a mode switch here: say what would serve it.
+        notes.append("FLASK_APP is set: to serve that application, run devserve --app %s"
+                     % shlex.quote(flask_app))  # fmt: skip
     print_banner(servers, ("Directory", root), notes)
     if open_page:
         devloop.open_page(servers[0])

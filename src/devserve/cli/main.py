@@ -142,6 +142,16 @@ def build_parser(prog: str = "devserve") -> argparse.ArgumentParser:
         "--script-name", metavar="PREFIX", default="",
         help="URL prefix the application is mounted under (SCRIPT_NAME)",
     )  # fmt: skip
+    app.add_argument(
+        "--env-file", metavar="FILE",
+        help="load environment variables from FILE before .env and .flaskenv "
+        "(needs python-dotenv)",
+    )  # fmt: skip
+    app.add_argument(
+        "--no-dotenv", action="store_true",
+        help="do not load .env and .flaskenv (loaded, as flask does, when python-dotenv "
+        "is installed)",
+    )  # fmt: skip
     devloop.add_options(parser, tls)
     parser.add_argument(
         "--grace", metavar="SECONDS", type=_seconds, default=1.0,
@@ -211,7 +221,8 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         return
     app_only = [
         flag for flag, value in (("--reload", args.reload), ("--debug", args.debug),
-                                 ("--static", args.static), ("--script-name", args.script_name))
+                                 ("--static", args.static), ("--script-name", args.script_name),
+                                 ("--env-file", args.env_file), ("--no-dotenv", args.no_dotenv))
         if value
     ]  # fmt: skip
     if app_only:
@@ -232,8 +243,10 @@ def _serve(args: argparse.Namespace) -> int:
     ssl_context = _tls_context(args)
     if args.app:
         from .app_mode import AppOptions, serve_app
+        from .envfiles import load_env_files
         from .mounts import parse_mount
 
+        env_files, env_tip = load_env_files(args.env_file, args.no_dotenv)
         try:
             static = [parse_mount(spec) for spec in args.static]
         except ValueError as error:
@@ -245,7 +258,7 @@ def _serve(args: argparse.Namespace) -> int:
                 spec=args.app, port=args.port, reload=args.reload, debug=args.debug,
                 static=static, script_name=args.script_name, ssl_context=ssl_context,
                 include=include, exclude=exclude, livereload=args.livereload,
-                open_page=args.open,
+                open_page=args.open, env_files=tuple(env_files), env_tip=env_tip,
             ),
         )  # fmt: skip
     from .files_mode import serve_files
