@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -262,6 +263,30 @@ def test_large_body_the_script_never_reads_does_not_deadlock(cgi_server: Any) ->
     response, body = request(server, "/cgi-bin/big.py", "POST", b"x" * (3 << 20))
     assert response.status == 200
     assert len(body) == 1 << 20
+
+
+def test_a_body_the_script_never_reads_is_read_away_not_reset(cgi_server: Any) -> None:
+    # The client is still sending when the response ends, and reads it late: closing
+    # with its body unread would reset the connection under the response.
+    needs_python()
+    server, _ = cgi_server(protocol_version="HTTP/1.1")
+    body = b"x" * (3 << 20)
+    head = b"POST /cgi-bin/big.py HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % len(body)
+    with server.connect() as sock:
+        sender = threading.Thread(target=sock.sendall, args=(head + body,), daemon=True)
+        sender.start()
+        time.sleep(0.5)  # the script has answered and exited by now
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert response.status == 200
+        assert len(response.read()) == 1 << 20
+        sender.join(CLIENT_TIMEOUT)
+        # Read away, the body left the connection usable.
+        sock.sendall(b"GET /cgi-bin/big.py HTTP/1.1\r\nHost: a\r\n\r\n")
+        again = http.client.HTTPResponse(sock)
+        again.begin()
+        assert again.status == 200
+        assert len(again.read()) == 1 << 20
 
 
 def test_malformed_chunked_body_is_400_and_the_script_never_runs(cgi_server: Any) -> None:

@@ -388,9 +388,11 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
             # The handler is done with it (the client left, or something failed):
             # a script never outlives its request.
             process.kill()
-        if process.feeding:
+        if process.feeding and not process.wait_fed(self.drain_timeout):
             # The response is complete but the client is still sending a body nobody
-            # reads: stop reading it, and let the connection go.
+            # reads, past the drain deadline: stop reading it, and let the connection go.
+            # (Read away within the deadline, it leaves no unread input whose close
+            # would reset the connection under the response.)
             self.close_connection = True
             with contextlib.suppress(OSError, AttributeError):
                 self.connection.shutdown(socket.SHUT_RD)

@@ -108,6 +108,12 @@ class ScriptProcess:
         """Whether the request body is still being read and written to the script."""
         return self._feeder is not None and self._feeder.is_alive()
 
+    def wait_fed(self, timeout: float | None) -> bool:
+        """Wait up to *timeout* seconds (``None``: for ever) until the body is all read."""
+        if self._feeder is not None:
+            self._feeder.join(timeout)
+        return not self.feeding
+
     def read(self) -> bytes | None:
         """Return the next output the script writes, or ``None`` at its end.
 
@@ -247,13 +253,17 @@ class ScriptProcess:
                     return
                 if not data:
                     return
+                if stdin.closed:
+                    continue  # read away: the connection stays usable, and closes cleanly
                 try:
                     stdin.write(data)
                     stdin.flush()
                 except (OSError, ValueError):
-                    # The script stopped reading; the rest of the body is drained by
-                    # the handler or the connection closed.
-                    return
+                    # The script stopped reading: the rest of the body is read and
+                    # dropped, which the handler waits for within its drain deadline.
+                    with contextlib.suppress(OSError, ValueError):
+                        stdin.close()
+                    continue
                 self._progress = time.monotonic()
         finally:
             with contextlib.suppress(OSError, ValueError):
