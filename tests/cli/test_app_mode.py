@@ -5,6 +5,7 @@ The parts run in this process: static mounts beside an app, and a load failure.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ from devserve.cli.profile import Profile, configured
 from devserve.files.handler import SimpleHTTPRequestHandler
 from support.cli import ROOT, flask_project, start_app, stop_app
 from support.event_stream import Stream
-from support.processes import TIMEOUT
+from support.processes import TIMEOUT, free_port, interrupt, wait_for_port
 from support.sockets import read_all
 from support.wsgi import QuietWSGIHandler, split
 
@@ -157,3 +158,26 @@ def test_serve_app_reports_a_bad_app_and_returns_1(capsys: Any) -> None:
     profile = Profile.from_args(build_parser().parse_args(["--app", spec, "0"]))
     assert serve_app(profile, AppOptions(spec, port=0)) == 1
     assert "no module named" in capsys.readouterr().err
+
+
+def test_reload_without_watchfiles_says_once_how_to_get_events(tmp_path: Path) -> None:
+    (tmp_path / "quiet_app.py").write_text(
+        "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'']\n"
+    )
+    port = free_port()
+    code = (
+        "import sys; sys.modules['watchfiles'] = None\n"
+        "from devserve.cli.main import main\n"
+        "sys.exit(main(['--app', 'quiet_app:app', '--reload', '-q', '%d']))\n" % port
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, proc)
+    finally:
+        out, _ = interrupt(proc)
+    banner = out.decode()
+    assert banner.count("pip install watchfiles for file-system events") == 1
