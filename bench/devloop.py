@@ -43,7 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
-APP = '''from flask import Flask
+APP = """from flask import Flask
 
 app = Flask(__name__)
 VERSION = "{version}"
@@ -52,7 +52,7 @@ VERSION = "{version}"
 @app.get("/")
 def index():
     return VERSION
-'''
+"""
 LIMIT = 10.0
 POLL = 0.005
 SERVERS = ("devserve", "flask")
@@ -201,7 +201,7 @@ def main() -> int:
 
 def report(runs: dict[str, list[dict[str, float | None]]], rounds: int) -> str:
     lines = [
-        "Development loop of a one-route Flask app, %d rounds each, medians (min–max); "
+        "Development loop of a one-route Flask app, %d rounds each, medians (min-max); "
         "Python %s." % (rounds, sys.version.split()[0]),
         "",
         "| measure | devserve | flask run | target (devserve) |",
@@ -226,9 +226,9 @@ def cell(values: list[float | None], measure: str) -> str:
     if measure == "left running":
         return "%d processes" % int(sum(known))
     if not known:
-        return "timeout ×%d" % timeouts
-    text = "%.3f s (%.3f–%.3f)" % (statistics.median(known), min(known), max(known))
-    return text + (", timeout ×%d" % timeouts if timeouts else "")
+        return "timeout x%d" % timeouts
+    text = "%.3f s (%.3f-%.3f)" % (statistics.median(known), min(known), max(known))
+    return text + (", timeout x%d" % timeouts if timeouts else "")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ def test_one_round_measures_every_step_for_both_servers() -> None:
     for measure in ("save → new code", "syntax error → error page", "fix → new code",
                     "SIGTERM → port free"):  # fmt: skip
         for value in rows[measure]:
-            assert value.endswith(")") and "timeout" not in value, (measure, value)
+            assert "timeout" not in value, (measure, value)
+            assert value.endswith(")"), (measure, value)
             assert float(value.split(" s ")[0]) > 0
     assert rows["left running"] == ["0 processes", "0 processes"]
