@@ -143,15 +143,6 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     return run(servers, live.close if live is not None else None)
 
 
-def _has_watchfiles() -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("watchfiles") is not None
-    except (ImportError, ValueError):  # ValueError: blocked in sys.modules
-        return False
-
-
 def _say_stopped(signum: int) -> None:
     print(shutdown_line(signum), flush=True)
 
@@ -193,7 +184,7 @@ def _announce(servers: Sequence[WSGIServer], options: AppOptions) -> None:
         notes.append(options.env_tip)
     if options.reload:
         notes.append("Reload: restarting on changes (WERKZEUG_RUN_MAIN protocol)")
-        if not _has_watchfiles():
+        if not devloop.installed("watchfiles"):
             notes.append(
                 "Reload: polling for changes twice a second; pip install watchfiles "
                 "for file-system events"

@@ -29,6 +29,7 @@ from .listen import browser_url
 __all__ = [
     "APP_LIVE_INCLUDE",
     "add_options",
+    "installed",
     "open_browser",
     "open_page",
     "prepare_tls",
@@ -61,6 +62,16 @@ def add_options(parser: argparse.ArgumentParser, tls: Any) -> None:
         "*.localhost and IP addresses are answered (DNS-rebinding protection)",
     )  # fmt: skip
     loop.add_argument("--open", action="store_true", help="open the page in a web browser")
+
+
+def installed(module: str) -> bool:
+    """Whether the optional package *module* can be imported (without importing it)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # ValueError: blocked in sys.modules
+        return False
 
 
 def watch_patterns(

@@ -207,7 +207,7 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             "-p sets the HTTP version (HTTP/1.0 or HTTP/1.1), not the port: to serve on "
             "port %s, run devserve %s" % (args.protocol, args.protocol)
         )
-    if args.debug and not _installed("werkzeug"):
+    if args.debug and not devloop.installed("werkzeug"):
         parser.error("--debug needs Werkzeug: pip install 'devserve[debug]'")
     if args.tls and args.tls_cert:
         parser.error("--tls adhoc makes its own certificate: it cannot be combined with --tls-cert")
@@ -227,15 +227,6 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     ]  # fmt: skip
     if app_only:
         parser.error("%s needs --app MODULE:NAME" % app_only[0])
-
-
-def _installed(module: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # ValueError: blocked in sys.modules
-        return False
 
 
 def _serve(args: argparse.Namespace) -> int:
