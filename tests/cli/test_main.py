@@ -245,6 +245,30 @@ def test_colour_only_on_a_tty_and_never_with_no_color(monkeypatch: pytest.Monkey
     assert not color_enabled(_Tty())
 
 
+@pytest.mark.parametrize(
+    ("env", "coloured"),
+    [
+        ({"FORCE_COLOR": "1"}, True),
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+        ({"PYTHON_COLORS": "1", "NO_COLOR": "1"}, True),
+        ({"PYTHON_COLORS": "0", "FORCE_COLOR": "1"}, False),
+        ({}, False),  # stderr is a pipe here
+    ],
+    ids=["force", "no-color-wins", "python-colors-1", "python-colors-0", "pipe"],
+)
+def test_the_colour_variables_over_a_real_log(
+    running: list[Devserve], site: Path, env: dict[str, str], coloured: bool
+) -> None:
+    # Empty values are unset, as far as these variables go: the machine's own are ignored.
+    unset = {"FORCE_COLOR": "", "NO_COLOR": "", "PYTHON_COLORS": ""}
+    server = start(running, "0", "-b", "127.0.0.1", "-d", str(site), env={**unset, **env})
+    requests.get(server.url + "/hello.txt", timeout=TIMEOUT)
+    time.sleep(0.2)  # the log line follows the last byte
+    _, _, err = server.stop()
+    assert '"GET /hello.txt HTTP/1.1"' in err
+    assert ("\x1b[" in err) is coloured
+
+
 def test_parser_has_the_wsgi_mode() -> None:
     parser = build_parser()
     assert isinstance(parser, argparse.ArgumentParser)

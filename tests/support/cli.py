@@ -158,8 +158,8 @@ class DevserveProcess:
     Both pipes are read raw and without blocking (:meth:`wait_for_stderr`), so a test
     can wait for an access-log line instead of sleeping; :meth:`stop` sends Ctrl+C to
     the process by its pid (SIGKILL to it and its children past the timeout) and
-    returns ``(status, stdout, stderr)``.  Bytecode is not written: a reload test that
-    edits a module must not be served a stale ``.pyc``.
+    returns ``(status, stdout, stderr)``.  Bytecode is written, as on most machines:
+    the reloader must never serve a stale ``.pyc``.
     """
 
     def __init__(
@@ -168,10 +168,10 @@ class DevserveProcess:
         environment = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONPATH": same_devserve_path(),
             **(env or {}),
         }
+        environment.pop("PYTHONDONTWRITEBYTECODE", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "devserve", *args],
             stdout=subprocess.PIPE,

@@ -26,8 +26,19 @@ _STATUS_COLORS = {1: "\x1b[2m", 2: "\x1b[32m", 3: "\x1b[36m", 4: "\x1b[33m", 5: 
 
 
 def color_enabled(stream: TextIO) -> bool:
-    """Whether to colour what is written to *stream*."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+    """Whether to colour what is written to *stream*, as Python 3.13 decides for its own.
+
+    ``PYTHON_COLORS`` (``1`` or ``0``) decides first, then ``NO_COLOR``, then
+    ``FORCE_COLOR``, then ``TERM=dumb``; otherwise colour goes to a terminal only.
+    """
+    python_colors = os.environ.get("PYTHON_COLORS")
+    if python_colors in ("0", "1"):
+        return python_colors == "1"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
