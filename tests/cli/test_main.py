@@ -401,3 +401,22 @@ def test_habits_that_would_mislead_are_one_usage_line(argv: list[str], message: 
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [([], "application/octet-stream"), (["--content-type", "text/markdown"],
+                                         "text/markdown; charset=utf-8")],
+    ids=["default", "content-type"],
+)  # fmt: skip
+def test_content_type_of_files_whose_type_cannot_be_guessed(
+    running: list[Devserve], site: Path, args: list[str], expected: str
+) -> None:
+    (site / "notes.unguessable").write_text("# notes\n")
+    server = start(running, "0", "-b", "127.0.0.1", "-d", str(site), *args)
+    answer = requests.get(server.url + "/notes.unguessable", timeout=TIMEOUT)
+    assert answer.headers["Content-Type"] == expected
+    assert (
+        requests.get(server.url + "/hello.txt", timeout=TIMEOUT).headers["Content-Type"]
+        == "text/plain; charset=utf-8"
+    )  # a type that is guessed is kept

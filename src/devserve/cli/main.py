@@ -78,6 +78,11 @@ def build_parser(prog: str = "devserve") -> argparse.ArgumentParser:
         help="serve /index.html for a missing page (single-page apps); real files still win",
     )  # fmt: skip
     files.add_argument(
+        "--content-type", metavar="TYPE", default=None,
+        help="Content-Type of files whose type cannot be guessed (default: "
+        "application/octet-stream), as Python 3.15's http.server",
+    )  # fmt: skip
+    files.add_argument(
         "--cors", action="store_true",
         help="send Access-Control-Allow-Origin: * and answer CORS preflights",
     )  # fmt: skip

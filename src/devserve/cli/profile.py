@@ -140,6 +140,8 @@ class Profile(NamedTuple):
             "cors_origin": "*" if args.cors else None,
             "not_found_page": "404.html",
             "explain_refusals": not compat,
+            "default_content_type": args.content_type
+            or SimpleHTTPRequestHandler.default_content_type,
             "text_charset": None if compat else "utf-8",
             "extensions_map": {**SimpleHTTPRequestHandler.extensions_map, **DEV_TYPES},
         }

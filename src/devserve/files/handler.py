@@ -86,6 +86,11 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         ".xz": "application/x-xz",
     }
     _encodings_map_default = extensions_map
+    #: The ``Content-type`` of a file whose type cannot be guessed from its name
+    #: (Python 3.15's attribute and ``--content-type``).
+    #:
+    #: .. versionadded:: 0.1
+    default_content_type = "application/octet-stream"
 
     #: Answer ``Range`` requests with 206 (at most :attr:`max_ranges` ranges).
     #: Subclasses whose ``do_GET`` copies the file returned by :meth:`send_head`
@@ -711,7 +716,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         """Return the ``Content-type`` for *path*: :attr:`extensions_map`, then :mod:`mimetypes`.
 
         The extension is looked up as written, then lower-cased; unknown
-        types are ``application/octet-stream``.
+        types are :attr:`default_content_type`.
         """
         _base, ext = posixpath.splitext(os.fspath(path))
         if ext in self.extensions_map:
@@ -721,7 +726,7 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             return self.extensions_map[ext]
         guess_file = getattr(mimetypes, "guess_file_type", None)
         guess = guess_file(path)[0] if guess_file else mimetypes.guess_type(path)[0]
-        return guess or "application/octet-stream"
+        return guess or self.default_content_type
 
 
 _HIDDEN = "Hidden file (a name that starts with a dot): --dotfiles serves it"
