@@ -420,3 +420,19 @@ def test_content_type_of_files_whose_type_cannot_be_guessed(
         requests.get(server.url + "/hello.txt", timeout=TIMEOUT).headers["Content-Type"]
         == "text/plain; charset=utf-8"
     )  # a type that is guessed is kept
+
+
+def test_a_404_links_to_the_nearest_listing(running: list[Devserve], site: Path) -> None:
+    (site / "docs" / "guide").mkdir(parents=True)
+    (site / ".private").mkdir()
+    server = start(running, "0", "-b", "127.0.0.1", "-d", str(site))
+    missing = requests.get(server.url + "/docs/guide/gone/page.html", timeout=TIMEOUT)
+    assert missing.status_code == 404
+    assert '<a href="/docs/guide/">/docs/guide/</a>' in missing.text
+    hidden = requests.get(server.url + "/.private/x.txt", timeout=TIMEOUT)
+    assert '<a href="/">/</a>' in hidden.text  # a hidden directory is not offered
+    server.stop()
+    compat = start(running, "0", "-b", "127.0.0.1", "-d", str(site), "--compat")
+    plain = requests.get(compat.url + "/docs/guide/gone/page.html", timeout=TIMEOUT)
+    assert plain.status_code == 404
+    assert "nearest listing" not in plain.text  # http.server's page, as it is

@@ -18,6 +18,7 @@ and bodies sent with ``sendfile``; parsing of those headers lives in
 
 from __future__ import annotations
 
+import html
 import io
 import mimetypes
 import os
@@ -287,7 +288,36 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
                     ):
                         self.close_connection = True
                 return
+        nearest = self._nearest_listing() if code == HTTPStatus.NOT_FOUND else None
+        if nearest is not None:
+            # Said on the page only: the log line stays the stdlib's.
+            self.error_message_format = _with_link(type(self).error_message_format, nearest)
+            try:
+                super().send_error(code, message, explain)
+            finally:
+                del self.error_message_format
+            return
         super().send_error(code, message, explain)
+
+    def _nearest_listing(self) -> str | None:
+        """The URL of the nearest directory above a missing path (:attr:`explain_refusals`)."""
+        if not self.explain_refusals or self.command not in ("GET", "HEAD"):
+            return None
+        path = urllib.parse.urlsplit(self.served_path()).path
+        parts = path.split("/")[1:-1]  # the parents of the last segment
+        while True:
+            parent = "/" + "".join(part + "/" for part in parts)
+            local = self.translate_path(parent)
+            if (
+                parent != path
+                and os.path.isdir(local)
+                and self._inside_root(local)
+                and (self.serve_dotfiles or not hidden_segment(request_segments(parent)))
+            ):
+                return self.mount_prefix + parent
+            if not parts:
+                return None
+            parts.pop()
 
     def send_head(self) -> BinaryIO | None:
         """Send the status line and headers for the request; return the body's file.
@@ -727,6 +757,15 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         guess_file = getattr(mimetypes, "guess_file_type", None)
         guess = guess_file(path)[0] if guess_file else mimetypes.guess_type(path)[0]
         return guess or self.default_content_type
+
+
+def _with_link(page_format: str, url: str) -> str:
+    """*page_format* (an error page's) with a link to *url* before its end."""
+    link = html.escape(url, quote=True).replace("%", "%%")
+    paragraph = '<p>The nearest listing: <a href="%s">%s</a></p>\n' % (link, link)
+    if "</body>" in page_format:
+        return page_format.replace("</body>", paragraph + "</body>", 1)
+    return page_format + paragraph
 
 
 _HIDDEN = "Hidden file (a name that starts with a dot): --dotfiles serves it"
