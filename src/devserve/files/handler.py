@@ -43,6 +43,7 @@ from .paths import contained, hidden_segment, request_segments, unquote_path, wi
 
 if TYPE_CHECKING:
     from ..handler.hooks import PageTransform
+    from ..http11.head import RequestHead
 
 __all__ = ["SimpleHTTPRequestHandler"]
 
@@ -605,7 +606,8 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             or not self.first_since_arrival
             or not _answers_alike(type(self))
             or not conforms(server, AnswerHost)
-            or any(name in self.headers for name in _NOT_ANSWERED_AGAIN)
+            or not _bodiless(self.request_head)
+            or "If-Range" in self.headers  # compared with the clock
         ):
             return
         if status == 304 or self.command == "HEAD":
@@ -797,10 +799,16 @@ _ANSWER_MAKERS = (
     "version_string", "log_request", "log_message", "address_string", "copyfile",
     "_send_file_head", "_send_body", "_choose_coding",
 )  # fmt: skip
-# Request fields after which a head is never answered again by the server: a body
-# follows (the server reads none), or the answer depends on the clock.
-_NOT_ANSWERED_AGAIN = ("Content-Length", "Transfer-Encoding", "Expect", "If-Range")
 _ALIKE: dict[type, bool] = {}
+
+
+def _bodiless(head: RequestHead | None) -> bool:
+    """Whether the core found no body after *head*, and no expectation to answer.
+
+    Only such a head may be answered again by the server, which reads no body: one
+    would be taken for the next request.
+    """
+    return head is not None and not (head.content_length or head.chunked) and head.expect is None
 
 
 def _answers_alike(cls: type[SimpleHTTPRequestHandler]) -> bool:
