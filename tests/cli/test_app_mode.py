@@ -5,7 +5,6 @@ The parts run in this process: static mounts beside an app, and a load failure.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from devserve.cli.profile import Profile, configured
 from devserve.files.handler import SimpleHTTPRequestHandler
 from support.cli import ROOT, flask_project, start_app, stop_app
 from support.event_stream import Stream
-from support.processes import TIMEOUT, free_port, interrupt, wait_for_port
+from support.processes import TIMEOUT, free_port, interrupt, start, wait_for_port
 from support.sockets import read_all
 from support.wsgi import QuietWSGIHandler, split
 
@@ -170,11 +169,7 @@ def test_reload_without_watchfiles_says_once_how_to_get_events(tmp_path: Path) -
         "from devserve.cli.main import main\n"
         "sys.exit(main(['--app', 'quiet_app:app', '--reload', '-q', '%d']))\n" % port
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=tmp_path,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    proc = start([sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE)
     try:
         wait_for_port(port, proc)
     finally:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from support.processes import free_port, interrupt, wait_for_port
+from support.processes import free_port, interrupt, start, wait_for_port
 
 TIMEOUT = 10
 
@@ -39,12 +38,8 @@ def serve(project: Path, *args: str, block_dotenv: bool = False) -> tuple[str, s
     if block_dotenv:
         code += "sys.modules['dotenv'] = None\n"  # as if python-dotenv were not installed
     code += "from devserve.cli.main import main\nsys.exit(main(%r))\n" % argv
-    env = {**os.environ, "FROM_SHELL": "shell", "PYTHONUNBUFFERED": "1"}
-    env.pop("FLASK_SKIP_DOTENV", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], cwd=project, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    env = {"FROM_SHELL": "shell", "FLASK_SKIP_DOTENV": ""}  # empty: not skipped
+    proc = start([sys.executable, "-c", code], cwd=project, env=env, stdout=subprocess.PIPE)
     try:
         wait_for_port(port, proc)
         import urllib.request
@@ -86,11 +81,8 @@ def test_without_python_dotenv_a_tip_names_the_files(project: Path) -> None:
 def test_files_mode_loads_nothing_and_names_flask_app(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("X=1\n")
     port = free_port()
-    env = {**os.environ, "FLASK_APP": "hello:app", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devserve", "-q", str(port)], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    argv = [sys.executable, "-m", "devserve", "-q", str(port)]
+    proc = start(argv, cwd=tmp_path, env={"FLASK_APP": "hello:app"}, stdout=subprocess.PIPE)
     try:
         wait_for_port(port, proc)
     finally:

@@ -26,6 +26,7 @@ from devserve.dev.accesslog import color_enabled
 from devserve.files.handler import SimpleHTTPRequestHandler
 from support.cli import TIMEOUT, Devserve, start
 from support.event_stream import Stream
+from support.processes import port_free
 from support.sockets import CERTIFICATE_PASSWORD
 
 
@@ -346,17 +347,6 @@ def test_sigterm_frees_the_port_at_once_and_gives_downloads_the_grace(
     assert "Terminated (SIGTERM), exiting." in out
     assert "Keyboard interrupt" not in out + err
     assert "Traceback" not in err
-
-
-def port_free(port: int) -> bool:
-    """Whether the next server can listen on *port* (as servers do: SO_REUSEADDR)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def test_grace_must_be_seconds(capsys: pytest.CaptureFixture[str]) -> None:

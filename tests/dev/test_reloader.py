@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from devserve.dev.reloader import RESTART_CODE, ChangeWatcher, serve_until_changed, watch
-from support.processes import free_port, interrupt
+from support.processes import alive, child_of, free_port, interrupt, port_free
 
 TIMEOUT = 10
 
@@ -207,37 +207,6 @@ def wait_for(port: int, wanted: bytes, deadline: float = TIMEOUT) -> float:
             pass
         assert time.monotonic() - started < deadline, "never answered %r" % wanted
         time.sleep(0.02)
-
-
-def child_of(parent: int) -> int:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            if int(fields[1]) == parent:
-                return int(entry.name)
-    raise AssertionError("no child of %d" % parent)
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def port_free(port: int) -> bool:
-    """Whether the next server can listen on *port* (as servers do: SO_REUSEADDR)."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture

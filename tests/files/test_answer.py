@@ -24,7 +24,7 @@ from devserve.files.cache import FileCache
 from devserve.handler.messages import ResponseRecord
 from devserve.net.bounded import BoundedHTTPServer
 from devserve.testing import ServerThread
-from support.sockets import CLIENT_TIMEOUT
+from support.sockets import CLIENT_TIMEOUT, read_response
 
 BODY = b"hello, quick world\n"
 
@@ -91,36 +91,13 @@ def request(path: str, *fields: str, method: str = "GET") -> bytes:
     return "\r\n".join(["%s %s HTTP/1.1" % (method, path), "Host: a", *fields, "", ""]).encode()
 
 
-def response(sock: socket.socket, head_only: bool = False) -> tuple[bytes, bytes]:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, "closed before the head ended"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = 0 if head_only or b" 304 " in head.split(b"\r\n")[0] else content_length(head)
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        assert chunk, "closed before the body ended"
-        body += chunk
-    return head, body
-
-
-def content_length(head: bytes) -> int:
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.lower() == b"content-length":
-            return int(value)
-    raise AssertionError("no Content-Length in %r" % head)
-
-
 def without_date(head: bytes) -> list[bytes]:
     return [line for line in head.split(b"\r\n") if not line.startswith(b"Date: ")]
 
 
 def exchange(sock: socket.socket, data: bytes, head_only: bool = False) -> tuple[bytes, bytes]:
     sock.sendall(data)
-    return response(sock, head_only)
+    return read_response(sock, head_only=head_only)
 
 
 def settle(log: Log, count: int) -> None:
@@ -278,7 +255,7 @@ def test_a_client_slow_to_read_a_quick_answer_gets_all_of_it(root: Path, log: Lo
             for _ in range(3):
                 sock.sendall(request("/big.bin"))
                 time.sleep(0.2)  # the rest waits in the server, not in a worker
-                assert response(sock)[1] == big
+                assert read_response(sock)[1] == big
     finally:
         running.stop()
     settle(log, 4)

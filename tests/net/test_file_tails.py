@@ -23,7 +23,7 @@ import pytest
 import devserve
 from devserve.net.bounded import BoundedHTTPServer
 from devserve.testing import ServerThread
-from support.sockets import CLIENT_TIMEOUT
+from support.sockets import CLIENT_TIMEOUT, read_response
 
 BIG = 8 * 2**20
 WORKERS = 4
@@ -69,23 +69,6 @@ def small_client(running: ServerThread) -> socket.socket:
 def get(path: str, *fields: str) -> bytes:
     lines = ["GET %s HTTP/1.1" % path, "Host: a", *fields, "", ""]
     return "\r\n".join(lines).encode()
-
-
-def read_response(sock: socket.socket) -> tuple[bytes, bytes]:
-    """Read one response framed by Content-Length; return its head and body."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        assert chunk, "closed before the head ended"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-    while len(body) < length:
-        chunk = sock.recv(1 << 20)
-        if not chunk:
-            break
-        body += chunk
-    return head, body
 
 
 def timed_hello(running: ServerThread) -> float:

@@ -7,7 +7,6 @@ thread; a body that stops arriving past the handler's ``timeout`` gets 408.
 from __future__ import annotations
 
 import os
-import socket
 import ssl
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import devserve
 from devserve.http11 import DEFAULT_LIMITS
 from devserve.net.bounded import BoundedHTTPServer, BoundedHTTPSServer
 from devserve.testing import ServerThread
-from support.sockets import CLIENT_TIMEOUT, read_all
+from support.sockets import CLIENT_TIMEOUT, connect, read_all, timed_get
 
 GET = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
 
@@ -57,18 +56,6 @@ def server() -> Iterator[Any]:
     running = ServerThread(BoundedHTTPServer(("127.0.0.1", 0), Echo)).start()
     yield running
     running.stop()
-
-
-def connect(running: Any) -> socket.socket:
-    return socket.create_connection((running.host, running.port), timeout=CLIENT_TIMEOUT)
-
-
-def timed_get(running: Any) -> float:
-    started = time.monotonic()
-    with connect(running) as sock:
-        sock.sendall(GET)
-        assert sock.recv(4096).endswith(b"hello")
-    return time.monotonic() - started
 
 
 def post(length: int, sent: bytes) -> bytes:

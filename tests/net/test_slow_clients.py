@@ -6,7 +6,6 @@ handler classes, and the load (hundreds of connections) comes from this process.
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
 import time
@@ -19,7 +18,7 @@ import pytest
 import devserve
 from devserve.net.bounded import BoundedHTTPServer, BoundedHTTPSServer
 from devserve.testing import ServerThread
-from support.sockets import CLIENT_TIMEOUT, read_all
+from support.sockets import CLIENT_TIMEOUT, connect, read_all, timed_get
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
 
@@ -53,18 +52,6 @@ def server() -> Iterator[Any]:
     running = serve()
     yield running
     running.stop()
-
-
-def connect(running: Any) -> socket.socket:
-    return socket.create_connection((running.host, running.port), timeout=CLIENT_TIMEOUT)
-
-
-def timed_get(running: Any) -> float:
-    started = time.monotonic()
-    with connect(running) as sock:
-        sock.sendall(REQUEST)
-        assert sock.recv(4096).endswith(b"hello")
-    return time.monotonic() - started
 
 
 def test_tricklers_do_not_delay_a_normal_client(server: Any) -> None:

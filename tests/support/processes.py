@@ -27,6 +27,41 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_free(port: int) -> bool:
+    """Whether the next server can listen on *port* (as servers do: ``SO_REUSEADDR``)."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or ``None``."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+
+
+def alive(pid: int) -> bool:
+    """Whether process *pid* exists and is not a zombie."""
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def child_of(parent: int) -> int:
+    """The pid of a child of *parent* (Linux's /proc)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None and int(fields[1]) == parent:
+                return int(entry.name)
+    raise AssertionError("no child of %d" % parent)
+
+
 def default_sigint() -> None:
     """Give the child the default SIGINT action (for ``preexec_fn``)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,48 @@ class RunningServer:
         with self.connect() as sock:
             sock.sendall(data)
             return read_all(sock) if until_close else sock.recv(1 << 20)
+
+
+def connect(running: Any) -> socket.socket:
+    """A client connection to *running* (anything with ``host`` and ``port``)."""
+    return socket.create_connection((running.host, running.port), timeout=CLIENT_TIMEOUT)
+
+
+def timed_get(running: Any, request: bytes = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n") -> float:
+    """Seconds a new connection takes to get an answer ending in ``hello``."""
+    started = time.monotonic()
+    with connect(running) as sock:
+        sock.sendall(request)
+        assert sock.recv(4096).endswith(b"hello")
+    return time.monotonic() - started
+
+
+def read_response(sock: socket.socket, *, head_only: bool = False) -> tuple[bytes, bytes]:
+    """Read one response framed by ``Content-Length``; return its head and body.
+
+    *head_only* (an answer to ``HEAD``) and a ``304`` have no body, whatever the head says.
+    """
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "closed before the head ended"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0 if head_only or b" 304 " in head.split(b"\r\n")[0] else content_length(head)
+    while len(body) < length:
+        chunk = sock.recv(1 << 20)
+        assert chunk, "closed before the body ended"
+        body += chunk
+    return head, body
+
+
+def content_length(head: bytes) -> int:
+    """The ``Content-Length`` of a response *head*."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            return int(value)
+    raise AssertionError("no Content-Length in %r" % head)
 
 
 def read_all(sock: socket.socket) -> bytes:
