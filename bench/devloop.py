@@ -43,6 +43,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from procstat import read_stat, sample_tree
+
 APP = """from flask import Flask
 
 app = Flask(__name__)
@@ -103,29 +105,14 @@ def port_free(port: int) -> bool:
     return True
 
 
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
+def tree(pid: int) -> list[int]:
+    """*pid* and every process below it."""
+    return [member for member, _started in sample_tree(pid).processes]
 
 
 def alive(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    stat = read_stat(pid)
+    return stat is not None and stat.state != "Z"
 
 
 def command(server: str, port: int) -> list[str]:
@@ -165,7 +152,7 @@ def one_round(server: str) -> dict[str, float | None]:
             source.write_text(APP.format(version="v4"))
             figures["fix → new code"] = until(port, b"v4", started)
             time.sleep(0.3)
-            tree = [proc.pid, *descendants(proc.pid)]
+            members = tree(proc.pid)
             started = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             while not port_free(port) and time.monotonic() - started < LIMIT:
@@ -173,9 +160,9 @@ def one_round(server: str) -> dict[str, float | None]:
             freed = time.monotonic() - started
             figures["SIGTERM → port free"] = freed if freed < LIMIT else None
             time.sleep(1.0)
-            figures["left running"] = float(sum(alive(pid) for pid in tree))
+            figures["left running"] = float(sum(alive(pid) for pid in members))
         finally:
-            for pid in [proc.pid, *descendants(proc.pid)]:
+            for pid in tree(proc.pid):
                 if alive(pid):
                     os.kill(pid, signal.SIGKILL)
             proc.wait()

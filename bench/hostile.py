@@ -34,9 +34,9 @@ What is measured, for each server and each kind of hostile client, on a fresh se
    stuck server would otherwise cost 50 x 5 s): ``probes`` says how many were.
    p50 and p99 are nearest-rank percentiles over the probes sent (of 50, p99 is the
    slowest).
-3. Meanwhile the server process's ``Threads`` and ``VmRSS`` are read from
-   ``/proc/PID/status``, and its open sockets counted in ``/proc/PID/fd`` (the
-   listener included), every 0.1 s from the settle to the last probe; the peaks are
+3. Meanwhile the server's threads, resident memory and open sockets (the listener
+   included) are read from /proc by ``procstat.PeakSampler``, as ``run.py`` reads them,
+   every 0.1 s from the settle to the last probe; the peaks are
    reported.  ``server sockets`` is what the server really holds: a connection this
    side sees as established may not have been accepted (a full listen backlog drops
    the handshake's last packet, and the server takes the connection only when that
@@ -78,13 +78,13 @@ import signal
 import socket
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from processes import LOOPBACK, ServerProcess, ServerStartError, free_port, stop_all
+from procstat import PeakSampler
 
 HELLO = b"hello, world\n"
 BIG_SIZE = 8 * 2**20
@@ -188,61 +188,6 @@ def raise_nofile_limit() -> int:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def read_status(pid: int) -> tuple[int, int] | None:
-    """Threads and VmRSS (bytes) of *pid* from /proc/PID/status, or ``None`` if gone."""
-    threads = rss = 0
-    try:
-        text = Path("/proc/%d/status" % pid).read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith("Threads:"):
-            threads = int(line.split()[1])
-        elif line.startswith("VmRSS:"):
-            rss = int(line.split()[1]) * 1024  # in kB
-    return threads, rss
-
-
-def count_sockets(pid: int) -> int:
-    """Open sockets of *pid* (the listener included), from /proc/PID/fd."""
-    fd_dir = "/proc/%d/fd" % pid
-    count = 0
-    try:
-        names = os.listdir(fd_dir)
-    except OSError:
-        return 0
-    for name in names:
-        with contextlib.suppress(OSError):  # closed since listdir
-            count += os.readlink(os.path.join(fd_dir, name)).startswith("socket:")
-    return count
-
-
-class PeakSampler(threading.Thread):
-    """Reads a process's threads, RSS and sockets every 0.1 s and keeps the peaks."""
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.threads = 0
-        self.rss_bytes = 0
-        self.sockets = 0
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while True:
-            sample = read_status(self.pid)
-            if sample is not None:
-                self.threads = max(self.threads, sample[0])
-                self.rss_bytes = max(self.rss_bytes, sample[1])
-                self.sockets = max(self.sockets, count_sockets(self.pid))
-            if self._stop_event.wait(SAMPLE_INTERVAL_S):
-                return
-
-    def finish(self) -> None:
-        self._stop_event.set()
-        self.join()
 
 
 # -- the hostile clients ----------------------------------------------------------
@@ -488,7 +433,7 @@ def measure(server: str, kind: str, workdir: Path, args: argparse.Namespace) -> 
         )
         row.open_s = time.monotonic() - started
         row.opened = len(hostile)
-        sampler = PeakSampler(process.pid)
+        sampler = PeakSampler(process.pid, count_sockets=True, interval=SAMPLE_INTERVAL_S)
         sampler.start()
         try:
             time.sleep(args.settle)

@@ -12,10 +12,12 @@ Rule 3: the parsers take text and return values; only the ``read_*`` functions t
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "PeakSampler",
     "ProcStat",
     "TreeSample",
     "descendants",
@@ -45,6 +47,7 @@ class ProcStat:
     num_threads: int
     starttime: int  # clock ticks after boot: with pid, names a process uniquely
     rss_pages: int
+    state: str = "R"  # field 3: Z for a zombie
 
     @property
     def cpu_ticks(self) -> int:
@@ -75,6 +78,7 @@ def parse_stat(text: str) -> ProcStat:
         num_threads=int(rest[17]),
         starttime=int(rest[19]),
         rss_pages=int(rest[21]),
+        state=rest[0],
     )
 
 
@@ -148,6 +152,33 @@ def sample_tree(root: int, *, count_sockets: bool = False) -> TreeSample:
         rss_bytes=sum(stat.rss_pages for stat in members) * PAGE_SIZE,
         sockets=sum(_count_sockets(stat.pid) for stat in members) if count_sockets else -1,
     )
+
+
+class PeakSampler(threading.Thread):
+    """Samples a server's process tree every *interval* seconds and keeps the peaks."""
+
+    def __init__(self, pid: int, *, count_sockets: bool, interval: float) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.count_sockets = count_sockets
+        self.interval = interval
+        self.threads = 0
+        self.rss_bytes = 0
+        self.sockets = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            sample = sample_tree(self.pid, count_sockets=self.count_sockets)
+            self.threads = max(self.threads, sample.threads)
+            self.rss_bytes = max(self.rss_bytes, sample.rss_bytes)
+            self.sockets = max(self.sockets, sample.sockets)
+            if self._stop_event.wait(self.interval):
+                return
+
+    def finish(self) -> None:
+        self._stop_event.set()
+        self.join()
 
 
 def parse_cpu_times(text: str) -> dict[str, tuple[int, int]]:

@@ -29,7 +29,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from typing import Any
 import wrk
 from install import ToolMissing, ensure_tool
 from processes import ServerProcess, ServerStartError, free_port, stop_all
-from procstat import CLOCK_TICKS, read_cpu_times, sample_tree
+from procstat import CLOCK_TICKS, PeakSampler, read_cpu_times, sample_tree
 from report import evaluate_target, markdown_scenario, summarise
 from scenarios import SCENARIOS, Scenario, Server, Variant
 
@@ -121,33 +120,6 @@ def why_unavailable(server: Server) -> str | None:
 
 
 # -- measuring --------------------------------------------------------------------
-
-
-class PeakSampler(threading.Thread):
-    """Samples a server's process tree while wrk runs and keeps the peaks."""
-
-    def __init__(self, pid: int, *, count_sockets: bool, interval: float) -> None:
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.count_sockets = count_sockets
-        self.interval = interval
-        self.threads = 0
-        self.rss_bytes = 0
-        self.sockets = 0
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while True:
-            sample = sample_tree(self.pid, count_sockets=self.count_sockets)
-            self.threads = max(self.threads, sample.threads)
-            self.rss_bytes = max(self.rss_bytes, sample.rss_bytes)
-            self.sockets = max(self.sockets, sample.sockets)
-            if self._stop_event.wait(self.interval):
-                return
-
-    def finish(self) -> None:
-        self._stop_event.set()
-        self.join()
 
 
 class Bench:
