@@ -377,8 +377,10 @@ def test_the_compat_mode_keeps_http_servers_words_and_types(
     [
         (["-p", "5000"], "not the port: to serve on port 5000, run devserve 5000"),
         (["--app", "x:app", "--debug"], "--debug needs Werkzeug: pip install 'devserve[debug]'"),
+        (["--env-file", "x.env"], "--env-file needs --app MODULE:NAME"),
+        (["--no-dotenv"], "--no-dotenv needs --app MODULE:NAME"),
     ],
-    ids=["port-as-protocol", "debug-without-werkzeug"],
+    ids=["port-as-protocol", "debug-without-werkzeug", "env-file-for-files", "no-dotenv-for-files"],
 )
 def test_habits_that_would_mislead_are_one_usage_line(argv: list[str], message: str) -> None:
     code = (
