@@ -348,6 +348,38 @@ def test_the_stdlib_file_handler_under_gunicorn(root: Path, gunicorn: tuple[Addr
     assert ("last-modified", MODIFIED) in headers
 
 
+class QuietStdlibFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_under_a_script_name_the_handler_sees_the_path_below_it(tmp_path: Path) -> None:
+    # waitress's url_prefix sets SCRIPT_NAME, as a proxy mounting the tool would.
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "page.txt").write_text("below")
+    app = HandlerApp(functools.partial(QuietStdlibFiles, directory=str(tmp_path)))
+    server: Any = require("waitress.server").create_server(
+        app, host="127.0.0.1", port=0, threads=2, url_prefix="/tool"
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=TIMEOUT)
+        connection.request("GET", "/tool/sub/page.txt")
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (200, b"below")
+        # http.server's redirect is built from its own path: the prefix is put back.
+        connection.request("GET", "/tool/sub")
+        response = connection.getresponse()
+        response.read()
+        assert (response.status, response.getheader("Location")) == (301, "/tool/sub/")
+        connection.close()
+    finally:
+        server.close()
+        server.task_dispatcher.shutdown()
+        thread.join(TIMEOUT)
+
+
 # -- streaming --------------------------------------------------------------------
 
 

@@ -46,6 +46,7 @@ from ..http11 import (
 )
 from ..http11.framing import chunk_size
 from ..http11.response import CONNECTION_FIELDS, parse_status
+from ..http11.target import below_prefix
 
 __all__ = ["HandlerApp", "HandlerAppError"]
 
@@ -106,7 +107,9 @@ class HandlerApp:
         app = HandlerApp(MyHandler)  # gunicorn 'myhandlers:app'
 
     The handler sees the request as the client sent it (``command``, ``path``,
-    ``request_version``, ``headers``), except that the WSGI server has answered
+    ``request_version``, ``headers``), mounted at ``SCRIPT_NAME``: its ``path`` is the
+    part below it, and a ``Location`` it sends under no ``SCRIPT_NAME`` (a redirect
+    built from its path) gets it put back in front.  The WSGI server has answered
     ``Expect: 100-continue`` and decoded a chunked body: the handler sees that body's
     ``Content-Length`` and no ``Transfer-Encoding``.  ``client_address`` is the
     client's, and ``server.server_name`` and ``server.server_port`` the WSGI server's.
@@ -154,7 +157,8 @@ class HandlerApp:
             except _Refusal as refusal:
                 return _refuse(start_response, refusal.status)
         errors = environ.get("wsgi.errors") or sys.stderr
-        response = _Response(start_response, environ.get("REQUEST_METHOD"), errors)
+        script_name = environ.get("SCRIPT_NAME", "")
+        response = _Response(start_response, environ.get("REQUEST_METHOD"), errors, script_name)
         head = _request_head(environ, version, length)
         rfile = _HeadOnly(head) if body is None else _RequestReader(head, body, length, response)
         try:
@@ -264,14 +268,31 @@ def _request_head(environ: dict[str, Any], version: str, length: int | None) -> 
 
 def _target(environ: dict[str, Any]) -> str:
     # The target as the client sent it, when the server kept it (gunicorn's RAW_URI,
-    # waitress's REQUEST_URI): %2F and / stay apart.
+    # waitress's REQUEST_URI): %2F and / stay apart.  Under a SCRIPT_NAME, the part
+    # below it: the handler is mounted there, as a table of mounts mounts one.
+    script_name = environ.get("SCRIPT_NAME", "")
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw and _RAW_TARGET.fullmatch(raw):
-        return str(raw)
-    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        below = below_prefix(raw, script_name) if script_name else str(raw)
+        if below is not None:
+            return below
+    path = environ.get("PATH_INFO", "") or "/"
     target = quote(path.encode("latin-1", "replace"), safe=_PATH_SAFE) or "/"
     query = environ.get("QUERY_STRING")
     return target + "?" + query if query else target
+
+
+def _mounted_field(field: tuple[str, str], script_name: str) -> tuple[str, str]:
+    """A ``Location`` the handler built from its path, put back under *script_name*."""
+    name, value = field
+    if (
+        name.lower() == "location"
+        and value.startswith("/")
+        and not value.startswith("//")  # another host, scheme-relative
+        and below_prefix(value, script_name) is None
+    ):
+        return name, script_name + value
+    return field
 
 
 def _field_name(key: str) -> str:
@@ -465,13 +486,20 @@ class _Response:
     """
 
     __slots__ = (
-        "_decoder", "_dropped", "_errors", "_head", "_method", "_remaining", "_start_response",
-        "_write", "complete", "failure",
+        "_decoder", "_dropped", "_errors", "_head", "_method", "_remaining", "_script_name",
+        "_start_response", "_write", "complete", "failure",
     )  # fmt: skip
 
-    def __init__(self, start_response: Callable[..., Any], method: str | None, errors: Any) -> None:
+    def __init__(
+        self,
+        start_response: Callable[..., Any],
+        method: str | None,
+        errors: Any,
+        script_name: str = "",
+    ) -> None:
         self._start_response = start_response
         self._method = method
+        self._script_name = script_name
         self._errors = errors
         self._head = bytearray()
         self._write: Callable[[bytes], Any] | None = None
@@ -527,6 +555,8 @@ class _Response:
         self.send(data[end.end() :])
 
     def _start(self, head: _ResponseHead) -> None:
+        if self._script_name:
+            head.headers = [_mounted_field(field, self._script_name) for field in head.headers]
         self._write = self._start_response(head.status, head.headers)
         if not body_allowed(head.code, self._method):
             self.complete = True
