@@ -47,6 +47,34 @@ def test_hello_handler() -> None:
         assert fetch(port, "/") == (200, b"Hello, world!\n")
 
 
+def check_one_port(port: int) -> None:
+    status, body = fetch(port, "/api/time")
+    assert status == 200
+    assert body.strip().isdigit()
+    assert fetch(port, "/api/other") == (404, b"try /api/time\n")
+    assert fetch(port, "/hello/") == (200, b"Hello, world!\n")
+    css = (EXAMPLES / "one_port_static" / "site.css").read_bytes()
+    assert fetch(port, "/static/site.css") == (200, css)
+    assert fetch(port, "/static/site.css", Range="bytes=0-3") == (206, css[:4])
+
+
+def test_one_port_example_mounts_an_app_a_handler_and_a_directory() -> None:
+    with running("one_port.py") as port:
+        check_one_port(port)
+
+
+def test_one_port_example_as_its_docstring_runs_it_from_the_command_line() -> None:
+    port = free_port()
+    argv = [
+        *devserve_command(), str(port),
+        "--mount", "/api=examples/one_port.py:api",
+        "--mount", "/hello=examples/hello_handler.py:HelloHandler",
+        "--mount", "/static=examples/one_port_static",
+    ]  # fmt: skip
+    with running_command(argv, port, cwd=EXAMPLES.parent):
+        check_one_port(port)
+
+
 def test_stdlib_run_example_answers_501_like_the_docs_say() -> None:
     with running("stdlib_run.py") as port:
         status, _ = fetch(port, "/")

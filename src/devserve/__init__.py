@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .files.handler import SimpleHTTPRequestHandler
     from .handler.base import BaseHTTPRequestHandler
     from .handler.messages import DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE
+    from .mount.table import MountTable
     from .net.bounded import BoundedHTTPServer, BoundedHTTPSServer
     from .net.servers import HTTPServer, HTTPSServer, ThreadingHTTPServer, ThreadingHTTPSServer
     from .testing.server_thread import ServerThread, serve_in_thread
@@ -49,6 +50,7 @@ __all__ = [
     "HostCheckMiddleware",
     "LiveReload",
     "LiveReloadMiddleware",
+    "MountTable",
     "ServerThread",
     "SimpleHTTPRequestHandler",
     "ThreadingHTTPSServer",
@@ -75,6 +77,7 @@ _HOMES = {
     "HostCheckMiddleware": "dev.hostcheck",
     "LiveReload": "dev.livereload",
     "LiveReloadMiddleware": "dev.injection",
+    "MountTable": "mount.table",
     "ServerThread": "testing.server_thread",
     "SimpleHTTPRequestHandler": "files.handler",
     "ThreadingHTTPSServer": "net.servers",

@@ -17,9 +17,9 @@ import pytest
 from apps import plain
 from devserve.cli.app_mode import AppOptions, serve_app
 from devserve.cli.main import build_parser
-from devserve.cli.mounts import DirectoryMount, MountTable
 from devserve.cli.profile import Profile, configured
 from devserve.files.handler import SimpleHTTPRequestHandler
+from devserve.mount.table import MountTable
 from support.cli import ROOT, flask_project, start_app, stop_app
 from support.event_stream import Stream
 from support.processes import TIMEOUT, free_port, interrupt, start, wait_for_port
@@ -56,11 +56,11 @@ def test_app_with_static_mount_and_extra_header(tmp_path: Path) -> None:
     ("args", "code", "message"),
     [
         (["--app", "no_such_module_xyz:app", "0"], 1, "no_such_module_xyz"),
-        (["--debug"], 2, "--debug needs --app"),
+        (["--debug"], 2, "--debug needs Python code"),
         (["--app", "examples/flask_app.py:app", "--static", "assets"], 2, "PREFIX=DIR"),
         (["--app", "examples/flask_app.py:app", "--cgi"], 2, "--cgi serves a directory"),
     ],
-    ids=["import-error", "debug-without-app", "bad-static", "cgi-with-app"],
+    ids=["import-error", "debug-without-code", "bad-static", "cgi-with-app"],
 )
 def test_app_usage_errors_are_one_line(args: list[str], code: int, message: str) -> None:
     proc = subprocess.run(
@@ -128,7 +128,7 @@ def test_static_mount_serves_files_and_the_app_the_rest(wsgi: Any, tmp_path: Pat
     (tmp_path / "sub").mkdir()
     profile = Profile.from_args(build_parser().parse_args(["--app", "x:app"]))
     files = configured(SimpleHTTPRequestHandler, profile.files_attributes(str(tmp_path)))
-    table = MountTable([DirectoryMount("/static", files)])
+    table = MountTable([("/static", files)])
     server = wsgi(plain.hello, configured(QuietFiles, {"responders": (table,)}))
     with server.connect() as sock:
         # One keep-alive connection, alternating between the files and the app.

@@ -146,6 +146,8 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
 
     #: URL paths of the directories whose files are run as scripts; a class-level
     #: list, as in :mod:`http.server`, so appending to it affects every handler.
+    #: ``""`` (a devserve addition) makes the whole directory a CGI directory, as
+    #: ``--mount PREFIX=cgi:DIR`` does.
     cgi_directories: ClassVar[list[str]] = ["/cgi-bin", "/htbin"]
     #: Run scripts as executables (their ``#!`` line chooses the interpreter);
     #: when false, Python scripts are run with :data:`sys.executable` instead, as
@@ -213,6 +215,9 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
         """
         collapsed = _url_collapse_path(origin_form(self.path))
         directories = self.cgi_directories
+        if "" in directories:
+            self.cgi_info = "", collapsed[1:]
+            return True
         end = collapsed.find("/", 1)
         while end > 0:
             if collapsed[:end] in directories:
@@ -294,7 +299,7 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
             body, length = self._script_input(stack)
             request = ScriptRequest(
                 method=self.command or "GET",
-                script_name=script_name,
+                script_name=self.mount_prefix + script_name,
                 path_info=path_info,
                 path_translated=self.translate_path(path_info) if path_info else None,
                 query_string=query,

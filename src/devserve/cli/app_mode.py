@@ -1,16 +1,17 @@
-"""``devserve --app MODULE:NAME``: serve a WSGI application as the profile says.
+"""``devserve --app MODULE:NAME`` (or a mounted Python target): serve Python code.
 
 Rule 1: the application is served with the same :class:`~devserve.cli.profile.Profile`
 as a directory: the same handler defaults, access log, ``-q``, ``-H``, ``Host`` check,
-bind addresses, start-up errors and exit codes; its ``--static`` mounts are files
-handlers configured with the files options, in a :class:`~devserve.cli.mounts.MountTable`.
+bind addresses, start-up errors and exit codes; its mounts are a
+:class:`~devserve.MountTable`, directories in it served with the files options.
+Without ``--app``, the directory is the root.
 Rule 2: under ``--reload`` the parent binds, prints the banner and restarts children;
-only children import the application (``flask run`` imports it in both, fl#5011).
-Rule 3: an application that cannot be loaded ends devserve at the first start (one
-error, as ``flask run``); after a successful start, a child that cannot load it answers
-every request with the error (:func:`~devserve.cli.apploader.error_app`) until the next
-save, so nothing waits.
-"""
+only children import the application and the mounted targets (``flask run`` imports
+it in both, fl#5011).
+Rule 3: an application or a mounted target that cannot be loaded ends devserve at the
+first start (one error, as ``flask run``); after a successful start, a child that
+cannot load them answers every request under no directory mount with the error
+(:func:`~devserve.cli.apploader.error_app`) until the next save, so nothing waits."""
 
 from __future__ import annotations
 
@@ -29,31 +30,38 @@ from ..dev.reloader import (
     restart_with_reloader,
     serve_until_changed,
 )
-from ..files.handler import SimpleHTTPRequestHandler
+from ..handler.base import BaseHTTPRequestHandler
+from ..mount.table import MountTable, is_handler
 from ..wsgi.handler import WSGIHandler
+from ..wsgi.handler_app import HandlerApp
 from ..wsgi.server import WSGIServer
 from . import devloop
-from .apploader import AppLoadError, error_app, load_app
+from .apploader import AppLoadError, error_app, load_app, load_target
 from .banner import print_banner
+from .files_mode import directory_handler, mounted_directories, served_root
 from .listen import listen
-from .mounts import DirectoryMount, MountTable
+from .mounts import PYTHON, MountSpec, mount_all, python_mounts
 from .profile import Profile, configured
 from .runner import run, shutdown_line, start_threads, stop_all
 
 if TYPE_CHECKING:
+    from ..dev.livereload import LiveReload
     from ..handler.hooks import Responder
 
 __all__ = ["AppOptions", "serve_app"]
 
 
 class AppOptions(NamedTuple):
-    """What ``--app`` serves: the application and the options only it takes."""
+    """What app mode serves: the application (or a directory) at the root, its mounts,
+    and the options only it takes."""
 
-    spec: str
+    #: The ``--app`` value, or ``None`` when a directory is the root.
+    spec: str | None
     port: int = 8000
     reload: bool = False
     debug: bool = False
-    static: Sequence[tuple[str, str]] = ()
+    #: ``--mount`` and ``--static``, in the order given.
+    mounts: Sequence[MountSpec] = ()
     script_name: str = ""
     ssl_context: Any = None
     include: Sequence[str] = ("*.py",)
@@ -62,6 +70,9 @@ class AppOptions(NamedTuple):
     open_page: bool = False
     env_files: Sequence[str] = ()
     env_tip: str | None = None
+    #: The root directory (``-d``) when there is no ``--app``, and whether it runs CGI.
+    directory: str | None = None
+    cgi: bool = False
 
 
 def serve_app(profile: Profile, options: AppOptions) -> int:
@@ -70,9 +81,12 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     Returns 0 after Ctrl+C, 1 when the application cannot be loaded.
     """
     child = options.reload and is_running_from_reloader()
+    root = None if options.spec else served_root(options.directory)
     watched = [os.getcwd()]
     if options.livereload:
-        watched += [directory for _prefix, directory in options.static]
+        watched += [spec.target for spec in options.mounts if spec.kind != PYTHON]
+        if root is not None:
+            watched.append(root)
     live = None
     responders: list[Responder] = []
     if options.livereload:
@@ -80,11 +94,18 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
 
         live = LiveReload(watched, options.include, options.exclude)
         responders.append(live)
-    if options.static:
-        mounts = [_mount(profile, prefix, directory, live) for prefix, directory in options.static]
-        responders.append(MountTable(mounts))
-    attributes = profile.handler_attributes() | {"responders": tuple(responders)}
-    handler = configured(WSGIHandler, attributes)
+    wsgi_handler = configured(WSGIHandler, profile.handler_attributes())
+    # Filled once the application is loaded; until then (and in the reloader's
+    # parent) it mounts nothing.
+    table = MountTable(wsgi_handler=wsgi_handler)
+    if options.mounts or child:
+        responders.append(table)  # a child may have to answer everything with an error
+    if root is None:
+        handler: type[BaseHTTPRequestHandler] = configured(
+            WSGIHandler, profile.handler_attributes() | {"responders": tuple(responders)}
+        )
+    else:
+        handler = directory_handler(profile, root, options.cgi, live=live, responders=responders)
     make = functools.partial(
         configured(WSGIServer, profile.server_attributes()),
         RequestHandlerClass=handler,
@@ -94,7 +115,7 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     tls = options.ssl_context is not None
     if options.reload and not child:
         servers = listen(make, profile.bind, options.port, tls=tls)
-        _announce(servers, options)
+        _announce(servers, options, root)
         return restart_with_reloader(
             [server.socket for server in servers], profile.grace, _say_stopped
         )
@@ -109,28 +130,32 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
         servers = listen(make, profile.bind, options.port, tls=tls)
     # Watching starts before the import: a file saved while it runs is seen.
     watcher = ChangeWatcher(watched, options.include, options.exclude).start() if child else None
-    loaded = True
+    hosts = [str(server.server_address[0]) for server in servers]
+    prepare = functools.partial(_prepared, debug=options.debug, hosts=hosts, live=live)
+    # Directories first: they serve even while the application cannot be loaded.
+    directories = [spec for spec in options.mounts if spec.kind != PYTHON]
+    mount_all(table, directories, mounted_directories(profile, live))
     try:
-        app = load_app(options.spec)
+        app = load_app(options.spec) if options.spec else None
+        for spec in python_mounts(options.mounts):
+            table.mount(spec.prefix, prepare(load_target(spec.target)))
     except AppLoadError as error:
         sys.stderr.write("devserve: %s\n" % error)
         if watcher is None or is_first_start():
             stop_all(servers)
             return LOAD_FAILED_CODE if watcher is not None else 1
         sys.stderr.write(" * Answering every request with this error until a change\n")
-        app, loaded = error_app(error), False
-    if options.debug and loaded:
-        from ..dev.debugger import debug_app
-
-        app = debug_app(app, [str(server.server_address[0]) for server in servers])
-    if live is not None:
-        from ..dev.injection import LiveReloadMiddleware
-
-        app = LiveReloadMiddleware(app, live)
+        # Under every prefix that did not load, the root included.
+        app = prepare(error_app(error), debug=False)
+        table.mount("/", app)
+    else:
+        if app is not None:
+            app = prepare(app)
     for server in servers:
-        server.set_app(app)
+        if app is not None:
+            server.set_app(app)
     if not child:
-        _announce(servers, options)
+        _announce(servers, options, root)
     if watcher is not None:
         # The restart makes browsers reload (a new boot id); a change to
         # stylesheets only is swapped in place without one.
@@ -141,6 +166,26 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     if live is not None:
         live.start()
     return run(servers, live.close if live is not None else None)
+
+
+def _prepared(target: Any, *, debug: bool, hosts: Sequence[str], live: LiveReload | None) -> Any:
+    """*target* as it is served: an application under the debugger and live reload.
+
+    devserve's handler classes are served as they are; :mod:`http.server`'s (and
+    partials) become applications first, so the debugger sees their errors too.
+    """
+    if isinstance(target, type) and issubclass(target, BaseHTTPRequestHandler):
+        return target
+    app = HandlerApp(target) if is_handler(target) else target
+    if debug:
+        from ..dev.debugger import debug_app
+
+        app = debug_app(app, hosts)
+    if live is not None:
+        from ..dev.injection import LiveReloadMiddleware
+
+        app = LiveReloadMiddleware(app, live)
+    return app
 
 
 def _say_stopped(signum: int) -> None:
@@ -157,15 +202,6 @@ def _stop(servers: Sequence[WSGIServer], live: Any) -> None:
     stop_all(servers)
 
 
-def _mount(profile: Profile, prefix: str, directory: str, live: Any) -> DirectoryMount:
-    attributes = profile.handler_attributes() | profile.files_attributes(directory)
-    if live is not None:
-        from ..dev.injection import PageScript
-
-        attributes["page_transform"] = PageScript(live)
-    return DirectoryMount(prefix, configured(SimpleHTTPRequestHandler, attributes))
-
-
 def _swap_stylesheets(live: Any) -> Callable[[set[str]], bool]:
     def on_change(changed: set[str]) -> bool:
         if all(path.lower().endswith(".css") for path in changed):
@@ -176,8 +212,8 @@ def _swap_stylesheets(live: Any) -> Callable[[set[str]], bool]:
     return on_change
 
 
-def _announce(servers: Sequence[WSGIServer], options: AppOptions) -> None:
-    notes = []
+def _announce(servers: Sequence[WSGIServer], options: AppOptions, root: str | None) -> None:
+    notes = ["Mount: %s" % (spec,) for spec in options.mounts]
     if options.env_files:
         notes.append("Environment: loaded %s" % ", ".join(options.env_files))
     if options.env_tip:
@@ -193,6 +229,8 @@ def _announce(servers: Sequence[WSGIServer], options: AppOptions) -> None:
         notes.append("Live reload: on")
     if options.debug:
         notes.append("Debug mode: on")
-    print_banner(servers, ("App", options.spec), notes)
+    print_banner(
+        servers, ("App", options.spec or "") if root is None else ("Directory", root), notes
+    )
     if options.open_page:
         devloop.open_page(servers[0])

@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["AppLoadError", "error_app", "load_app", "parse_app_spec"]
+__all__ = ["AppLoadError", "error_app", "load_app", "load_target", "parse_app_spec"]
 
 # Looked for, in order, when the value names no attribute (Flask looks for these too).
 _DEFAULT_NAMES = ("app", "application")
@@ -95,6 +95,24 @@ def load_app(spec: str) -> Any:
 
     .. versionadded:: 0.1
     """
+    return _check_app(_load_object(spec), spec)
+
+
+def load_target(spec: str) -> Any:
+    """Import what *spec* names, as :func:`load_app` does, for ``--mount``.
+
+    A request handler class, or a :func:`functools.partial` of one, comes back as it
+    is; anything else must be a WSGI application.  Raises :exc:`AppLoadError`.
+
+    .. versionadded:: 0.1
+    """
+    from ..mount.table import is_handler
+
+    obj = _load_object(spec)
+    return obj if is_handler(obj) else _check_app(obj, spec)
+
+
+def _load_object(spec: str) -> Any:
     target, name, args, kwargs = parse_app_spec(spec)
     module = _import(target)
     if name is None:
@@ -112,7 +130,7 @@ def load_app(spec: str) -> Any:
         args = ()
     if args is not None:
         obj = _call_factory(obj, "%s:%s" % (target, name), args, kwargs)
-    return _check_app(obj, spec)
+    return obj
 
 
 def _is_bare_factory(obj: Any) -> bool:

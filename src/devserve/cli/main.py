@@ -28,6 +28,7 @@ from typing import Any
 from ..version import __version__
 from . import devloop
 from .listen import StartupError
+from .mounts import MountSpec
 from .profile import Profile, UsageError
 
 __all__ = ["build_parser", "main"]
@@ -140,8 +141,14 @@ def build_parser(prog: str = "devserve") -> argparse.ArgumentParser:
         help="Werkzeug's interactive debugger on errors (never on a shared network)",
     )  # fmt: skip
     app.add_argument(
+        "--mount", metavar="PREFIX=TARGET", action="append", default=[],
+        help="serve TARGET under the URL PREFIX (repeatable; the longest prefix wins): a "
+        "directory, cgi:DIR (every file a CGI script), a WSGI app or a handler class "
+        "(MODULE:NAME or path/to/file.py:NAME)",
+    )  # fmt: skip
+    app.add_argument(
         "--static", metavar="PREFIX=DIR", action="append", default=[],
-        help="serve files from DIR under the URL PREFIX beside the app (repeatable)",
+        help="serve files from DIR under the URL PREFIX (repeatable; --mount for a directory)",
     )  # fmt: skip
     app.add_argument(
         "--script-name", metavar="PREFIX", default="",
@@ -201,6 +208,18 @@ def _tls_context(args: argparse.Namespace) -> Any:
         raise StartupError("cannot load the TLS certificate or key: %s" % error) from None
 
 
+def _mounts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[MountSpec]:
+    """``--static`` then ``--mount``, read; a bad one is a usage error."""
+    from .mounts import parse_mount
+
+    try:
+        return [parse_mount(spec, "--static") for spec in args.static] + [
+            parse_mount(spec) for spec in args.mount
+        ]
+    except ValueError as error:
+        parser.error(str(error))
+
+
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse, with a usage error, every combination of options that cannot be served."""
     if args.tls_key and not args.tls_cert:
@@ -221,40 +240,50 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
                             ("-d/--directory", args.directory is not None)):  # fmt: skip
             if value:
                 parser.error(
-                    "%s serves a directory; with --app, serve files with --static PREFIX=DIR" % flag
+                    "%s serves a directory; with --app, serve files with --mount PREFIX=DIR" % flag
                 )
         return
     app_only = [
-        flag for flag, value in (("--reload", args.reload), ("--debug", args.debug),
-                                 ("--static", args.static), ("--script-name", args.script_name),
+        flag for flag, value in (("--script-name", args.script_name),
                                  ("--env-file", args.env_file), ("--no-dotenv", args.no_dotenv))
         if value
     ]  # fmt: skip
     if app_only:
         parser.error("%s needs --app MODULE:NAME" % app_only[0])
+    python = [spec for spec in args.mounts if spec.kind == "python"]
+    if python and args.compat:
+        parser.error(
+            "--compat serves files as http.server does: it cannot --mount %s" % (python[0],)
+        )
+    code_only = [flag for flag, value in (("--reload", args.reload), ("--debug", args.debug))
+                 if value]  # fmt: skip
+    if code_only and not python:
+        parser.error(
+            "%s needs Python code: --app MODULE:NAME or --mount PREFIX=MODULE:NAME" % code_only[0]
+        )
 
 
 def _serve(args: argparse.Namespace) -> int:
     profile = Profile.from_args(args)
     ssl_context = _tls_context(args)
-    if args.app:
+    if args.app or any(spec.kind == "python" for spec in args.mounts):
         from .app_mode import AppOptions, serve_app
-        from .envfiles import load_env_files
-        from .mounts import parse_mount
 
-        env_files, env_tip = load_env_files(args.env_file, args.no_dotenv)
-        try:
-            static = [parse_mount(spec) for spec in args.static]
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+        env_files: list[str] = []
+        env_tip = None
+        if args.app:  # nothing loaded here may reach a CGI script
+            from .envfiles import load_env_files
+
+            env_files, env_tip = load_env_files(args.env_file, args.no_dotenv)
         include, exclude = devloop.watch_patterns(args, app=True)
         return serve_app(
             profile,
             AppOptions(
                 spec=args.app, port=args.port, reload=args.reload, debug=args.debug,
-                static=static, script_name=args.script_name, ssl_context=ssl_context,
+                mounts=args.mounts, script_name=args.script_name, ssl_context=ssl_context,
                 include=include, exclude=exclude, livereload=args.livereload,
                 open_page=args.open, env_files=tuple(env_files), env_tip=env_tip,
+                directory=args.directory, cgi=args.cgi,
             ),
         )  # fmt: skip
     from .files_mode import serve_files
@@ -267,6 +296,7 @@ def _serve(args: argparse.Namespace) -> int:
         ssl_context=ssl_context,
         livereload_patterns=devloop.watch_patterns(args, app=False) if args.livereload else None,
         open_page=args.open,
+        mounts=args.mounts,
     )
 
 
@@ -278,6 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with *argv* (default: :data:`sys.argv`); return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.mounts = _mounts(parser, args)
     _check(parser, args)
     if threading.current_thread() is threading.main_thread():
         # A service manager's SIGTERM is a request to stop, like Ctrl+C (servers that

@@ -1,75 +1,91 @@
-"""A table of mounts: URL prefixes served by other handlers, on the same connection.
+"""``--mount PREFIX=TARGET`` and ``--static PREFIX=DIR``: what the command line mounts.
 
-Rule 1: a mount is served inside the server, by the handler class its prefix names,
-on the connection, keep-alive loop, limits and hooks of the request that reached it
-(:meth:`~devserve.BaseHTTPRequestHandler.for_request_of`): files keep ``sendfile`` and
-their validators, and nothing is dispatched as WSGI middleware.
-Rule 2: the longest prefix wins; a prefix matches itself and what is below it
-(``/static`` matches ``/static`` and ``/static/app.css``, never ``/staticfiles``).
-Rule 3: a mounted directory sees the path below its prefix; its redirects and links
-keep the prefix, because they are built from the request's own path.
+Rule 1: a target's kind is read from its spelling, once, before anything is loaded: an
+existing directory is files, ``cgi:DIR`` a CGI directory, anything else a Python object
+(``module:name`` or ``path/to/file.py:name``), so the options that need Python code
+(``--reload``, ``--debug``) can be checked before a process starts.
+Rule 2: directories are served with the files options, as the root is; Python targets
+are imported where the application is (under ``--reload``, in the child) and are what
+:class:`~devserve.mount.table.MountTable` makes of them: a handler class or a WSGI
+application.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
-from ..files.handler import SimpleHTTPRequestHandler
-from ..handler.base import BaseHTTPRequestHandler
+from ..http11.target import check_prefix
 
-__all__ = ["DirectoryMount", "MountTable", "parse_mount"]
+__all__ = ["MountSpec", "parse_mount"]
+
+#: The three kinds of target.
+DIRECTORY, CGI, PYTHON = "directory", "cgi", "python"
 
 
-class DirectoryMount(NamedTuple):
-    """A directory served under *prefix* by *handler_class* (a configured files handler)."""
+class MountSpec(NamedTuple):
+    """One ``--mount``: its prefix, its target's kind and the target as given."""
 
     prefix: str
-    handler_class: type[SimpleHTTPRequestHandler]
+    kind: str
+    target: str
 
-    def matches(self, path: str) -> bool:
-        """Whether the URL *path* (no query) is this mount's."""
-        prefix = self.prefix
-        return path == prefix or path.startswith(prefix + "/")
+    def __str__(self) -> str:
+        return "%s -> %s%s" % (self.prefix, "cgi:" if self.kind == CGI else "", self.target)
 
 
-class MountTable:
-    """Serve ``GET`` and ``HEAD`` under each mount's prefix with its handler.
+def parse_mount(spec: str, option: str = "--mount") -> MountSpec:
+    """Read ``PREFIX=TARGET``; raise :exc:`ValueError` with a usage message."""
+    prefix, equals, target = spec.partition("=")
+    if not equals or not target:
+        raise ValueError(
+            "%s wants PREFIX=TARGET, e.g. /static=assets or /api=api:app, not %r" % (option, spec)
+        )
+    if prefix.strip("/") == "":
+        raise ValueError(
+            "%s %s: the root is served by --app or the directory; mount under a prefix "
+            "such as /api" % (option, spec)
+        )
+    prefix = check_prefix(prefix)
+    if target.startswith("cgi:") and not os.path.isdir(target):
+        directory = target[4:]
+        if not os.path.isdir(directory):
+            raise ValueError("cannot run CGI scripts in %r: not a directory" % directory)
+        return MountSpec(prefix, CGI, directory)
+    if os.path.isdir(target):
+        return MountSpec(prefix, DIRECTORY, target)
+    if option == "--static":
+        raise ValueError("cannot serve %r: not a directory" % target)
+    if not any(mark in target for mark in (":", ".", os.sep)):
+        # A bare word is more likely a directory not made yet than a module.
+        raise ValueError(
+            "cannot mount %r: not a directory, nor MODULE:NAME or path/to/file.py:NAME" % target
+        )
+    return MountSpec(prefix, PYTHON, target)
 
-    A :class:`~devserve.handler.hooks.Responder`: set it in a handler's
-    ``responders``; requests under no prefix go on to the handler itself.
 
-    .. versionadded:: 0.1
+def python_mounts(specs: Sequence[MountSpec]) -> list[MountSpec]:
+    """The mounts whose targets are Python code."""
+    return [spec for spec in specs if spec.kind == PYTHON]
+
+
+def mount_all(
+    table: Any,
+    specs: Sequence[MountSpec],
+    directory_handler: Callable[[str, bool], type[Any]],
+    load: Callable[[str], Any] | None = None,
+) -> None:
+    """Mount each of *specs* on *table* (a :class:`~devserve.mount.table.MountTable`).
+
+    *directory_handler(directory, cgi)* makes the handler class for a directory;
+    *load(target)* imports a Python target (and may raise what the loader raises);
+    without it, Python targets are refused.
     """
-
-    def __init__(self, mounts: Sequence[DirectoryMount]) -> None:
-        self.mounts = sorted(mounts, key=lambda mount: len(mount.prefix), reverse=True)
-
-    def respond(self, handler: BaseHTTPRequestHandler) -> bool:
-        """Serve *handler*'s request if a mount's prefix holds it; say whether one did."""
-        if handler.command not in ("GET", "HEAD"):
-            return False
-        path = handler.path.partition("?")[0]
-        for mount in self.mounts:
-            if mount.matches(path):
-                files = mount.handler_class.for_request_of(handler)
-                files.directory = str(files.default_directory)
-                files.mount_prefix = mount.prefix
-                if handler.command == "HEAD":
-                    files.do_HEAD()
-                else:
-                    files.do_GET()
-                files.hand_back(handler)
-                return True
-        return False
-
-
-def parse_mount(spec: str, option: str = "--static") -> tuple[str, str]:
-    """Read ``PREFIX=DIR``; return the prefix (``/x``, no trailing slash) and the directory."""
-    prefix, equals, directory = spec.partition("=")
-    if not equals or not prefix.startswith("/") or not directory:
-        raise ValueError("%s wants PREFIX=DIR, e.g. /static=assets, not %r" % (option, spec))
-    if not os.path.isdir(directory):
-        raise ValueError("cannot serve %r: not a directory" % directory)
-    return "/" + prefix.strip("/"), directory
+    for spec in specs:
+        if spec.kind == PYTHON:
+            if load is None:
+                raise ValueError("%s: Python targets are served in app mode" % (spec,))
+            table.mount(spec.prefix, load(spec.target))
+        else:
+            table.mount(spec.prefix, directory_handler(spec.target, spec.kind == CGI))

@@ -42,6 +42,8 @@ from .cache import CachedFile, FileCache
 from .paths import contained, hidden_segment, request_segments, unquote_path, windows_trick
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from ..handler.hooks import PageTransform
     from ..http11.head import RequestHead
 
@@ -174,12 +176,6 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
 
     #: Headers added to every final response (the constructor's *response_headers*).
     response_headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None
-    #: The URL prefix this handler is mounted under (``""``: the root); files are
-    #: found for the path below it, and redirects and links keep it.
-    #:
-    #: .. versionadded:: 0.1
-    mount_prefix = ""
-
     #: Whether a 404 for a hidden dotfile or a symlink out of the directory says so,
     #: and names the command-line flag that serves it (page and log); off here, as
     #: :mod:`http.server` says only ``File not found``, on in devserve's command line.
@@ -212,6 +208,17 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         #: pairs, or ``None``.
         self.response_headers = response_headers
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def for_request_of(cls, handler: BaseHTTPRequestHandler, mount_prefix: str = "") -> Self:
+        """Return a handler of this class for *handler*'s request (see the base class).
+
+        Its :attr:`directory` is :attr:`default_directory`, else the current directory,
+        as the constructor would set it without *directory*.
+        """
+        new = super().for_request_of(handler, mount_prefix)
+        new.directory = os.fspath(cls.default_directory or os.getcwd())
+        return new
 
     # -- methods --------------------------------------------------------------
 
@@ -352,8 +359,9 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
                 # Relative links in the page need the slash; Apache redirects likewise.
                 self.send_response(HTTPStatus.MOVED_PERMANENTLY)
                 location = urllib.parse.urlunsplit(
-                    (parts.scheme, parts.netloc, parts.path + "/", parts.query, parts.fragment)
-                )
+                    (parts.scheme, parts.netloc, self.mount_prefix + parts.path + "/",
+                     parts.query, parts.fragment)
+                )  # fmt: skip
                 self.send_header("Location", location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -413,17 +421,12 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
         """Return the path (and query) of the request that maps to a file.
 
         It is :attr:`~devserve.BaseHTTPRequestHandler.path` in origin form (RFC 9112
-        §3.2.2: the absolute form's path is served), below :attr:`mount_prefix`.
+        §3.2.2: the absolute form's path is served); a mounted handler's path is
+        already below its :attr:`~devserve.BaseHTTPRequestHandler.mount_prefix`.
 
         .. versionadded:: 0.1
         """
-        url = origin_form(self.path)
-        prefix = self.mount_prefix
-        if prefix and url.startswith(prefix):
-            url = url[len(prefix) :]
-            if not url.startswith("/"):
-                url = "/" + url
-        return url
+        return origin_form(self.path)
 
     def _transforms_page(self, ctype: str) -> bool:
         transform = self.page_transform
@@ -711,7 +714,9 @@ class SimpleHTTPRequestHandler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND, "No permission to list directory")
             return None
         as_json = self.json_listing and prefers_json(self.headers.get("Accept"))
-        body, ctype = listing_page(entries, origin_form(self.path), as_json=as_json)
+        body, ctype = listing_page(
+            entries, self.mount_prefix + origin_form(self.path), as_json=as_json
+        )
         if not as_json and self._transforms_page(ctype):
             return self._send_transformed(body, ctype)
         self.send_response(HTTPStatus.OK)

@@ -46,6 +46,7 @@ from ..http11 import (
 )
 from ..http11.head import parse_request, read_request_line
 from ..http11.response import Framing, can_chunk, choose_framing, connection_field
+from ..http11.target import below_prefix
 from ..net.streams import ClientTimeout, Waited, reset_connection
 from .body import RequestBody
 from .connection import ConnectionHandler
@@ -172,12 +173,18 @@ class BaseHTTPRequestHandler(ConnectionHandler):
     #: (:class:`~devserve.handler.hooks.ResponseLog`), or ``None``.
     #:
     #: .. versionadded:: 0.1
-    response_log: ClassVar[ResponseLog | None] = None
+    response_log: ResponseLog | None = None
     #: Header fields added to every final response, after the handler's own
     #: (the command line's ``-H``).
     #:
     #: .. versionadded:: 0.1
-    extra_fields: ClassVar[tuple[tuple[str, str], ...]] = ()
+    extra_fields: tuple[tuple[str, str], ...] = ()
+    #: The URL prefix the handler is mounted under (``""``: the root).  A mounted
+    #: handler sees the path below it in :attr:`path`; devserve's handlers put it back
+    #: in the redirects and links they build (see :meth:`for_request_of`).
+    #:
+    #: .. versionadded:: 0.1
+    mount_prefix = ""
 
     #: The last response head written, as bytes (the files handler offers it to the
     #: server again: :class:`~devserve.net.contract.QuickAnswer`).
@@ -218,7 +225,7 @@ class BaseHTTPRequestHandler(ConnectionHandler):
             if not parsed:
                 return
             if self.responders:
-                self._dispatch(self._respond)
+                self._dispatch(self.answer_request)
             else:
                 method = getattr(self, "do_" + str(self.command), None)
                 if method is None:
@@ -246,15 +253,21 @@ class BaseHTTPRequestHandler(ConnectionHandler):
             self._record = ResponseRecord(self.address_string(), "")
 
     @classmethod
-    def for_request_of(cls, handler: BaseHTTPRequestHandler) -> Self:
+    def for_request_of(cls, handler: BaseHTTPRequestHandler, mount_prefix: str = "") -> Self:
         """Return a handler of this class that serves *handler*'s current request.
 
         The request is already parsed; the new handler shares its connection, its
-        streams, its body, its record and the HTTP version it answers with, and is
-        not set up or run: call its ``do_*`` method, then :meth:`hand_back` to
-        *handler*.  A table of mounts
-        serves a path prefix with another handler class this way, on the same
-        connection and keep-alive loop.
+        streams, its body, its record and the HTTP version it answers with, and the
+        hooks that see its response (:attr:`response_log`, :attr:`extra_fields`), so
+        every response on a connection is logged and decorated alike; it is
+        not set up or run: call :meth:`answer_request` (or a ``do_*`` method), then
+        :meth:`hand_back` to *handler*.  A table of mounts serves a path prefix with
+        another handler class this way, on the same connection and keep-alive loop.
+
+        With a *mount_prefix* (``/static``, which *handler*'s path must be under), the
+        new handler is mounted there: its :attr:`path` is the origin-form path below
+        the prefix (``/static/a.css`` is ``/a.css``) and its :attr:`mount_prefix` is the
+        prefix.
 
         .. versionadded:: 0.1
         """
@@ -269,8 +282,14 @@ class BaseHTTPRequestHandler(ConnectionHandler):
             handler.command, handler.path, handler.request_version
         )  # fmt: skip
         new.headers, new.request_head = handler.headers, handler.request_head
+        if mount_prefix:
+            below = below_prefix(handler.path, mount_prefix)
+            if below is None:
+                raise ValueError("%r is not under %r" % (handler.path, mount_prefix))
+            new.path, new.mount_prefix = below, mount_prefix
         new.close_connection = handler.close_connection
         new.protocol_version = handler.protocol_version
+        new.response_log, new.extra_fields = handler.response_log, handler.extra_fields
         new._body, new._record, new._sent_before = (
             handler._body,
             handler._record,
@@ -286,8 +305,15 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         handler.close_connection = self.close_connection
         handler._status_code = self._status_code
 
-    def _respond(self) -> None:
-        # The responders first, in order; then the do_* method, as without them.
+    def answer_request(self) -> None:
+        """Answer the parsed request: the :attr:`responders`, then its ``do_*`` method.
+
+        The responders are asked in order; without a ``do_*`` method the answer is 501.
+        :meth:`handle_one_request` calls it; so does a table of mounts for the handler
+        it made with :meth:`for_request_of`.
+
+        .. versionadded:: 0.1
+        """
         for responder in self.responders:
             if responder.respond(self):
                 return

@@ -78,6 +78,13 @@ class WSGIHandler(BaseHTTPRequestHandler):
     limits = DEVSERVE.limits
     announce_close = DEVSERVE.announce_close
 
+    #: Where the application and the environ keys every request shares come from;
+    #: ``None``: the server (a :class:`~devserve.WSGIServer`).  A table of mounts sets
+    #: it on the handler it makes to serve an application under a prefix.
+    #:
+    #: .. versionadded:: 0.1
+    application_host: ApplicationHost | None = None
+
     _expect_pending = False
     _input: WSGIInput | None = None
     _response: WSGIResponse | None = None
@@ -101,6 +108,8 @@ class WSGIHandler(BaseHTTPRequestHandler):
         return True
 
     def _host(self) -> ApplicationHost:
+        if self.application_host is not None:
+            return self.application_host
         server = self.server
         if not conforms(server, ApplicationHost):
             raise TypeError(

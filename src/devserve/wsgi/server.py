@@ -75,16 +75,10 @@ class WSGIServer(BoundedHTTPServer):
             software = handler_class.server_version
         else:
             software = DEVSERVE.server_version
-        self.base_environ = {
-            "SERVER_NAME": str(self.server_name),
-            "SERVER_PORT": str(self.server_port),
-            "SERVER_SOFTWARE": software,
-            "GATEWAY_INTERFACE": "CGI/1.1",
-            "SCRIPT_NAME": self.script_name,
-            "wsgi.multithread": self.multithread,
-            "wsgi.multiprocess": self.multiprocess,
-            "wsgi.file_wrapper": FileWrapper,
-        }
+        self.base_environ = shared_environ(
+            str(self.server_name), self.server_port, software, self.script_name,
+            multithread=self.multithread, multiprocess=self.multiprocess,
+        )  # fmt: skip
 
     def get_app(self) -> WSGIApplication:
         """Return the application :meth:`set_app` set."""
@@ -95,6 +89,32 @@ class WSGIServer(BoundedHTTPServer):
     def set_app(self, application: WSGIApplication) -> None:
         """Set the WSGI application to serve."""
         self.application = application
+
+
+def shared_environ(
+    server_name: str,
+    server_port: int,
+    software: str,
+    script_name: str = "",
+    *,
+    multithread: bool = True,
+    multiprocess: bool = False,
+) -> dict[str, Any]:
+    """Return the environ keys every request shares, for an application mounted at
+    *script_name* (``""``: the root) on the server bound to *server_name* and *server_port*.
+
+    .. versionadded:: 0.1
+    """
+    return {
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": str(server_port),
+        "SERVER_SOFTWARE": software,
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "SCRIPT_NAME": script_name,
+        "wsgi.multithread": multithread,
+        "wsgi.multiprocess": multiprocess,
+        "wsgi.file_wrapper": FileWrapper,
+    }
 
 
 def make_server(

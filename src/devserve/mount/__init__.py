@@ -1,0 +1,1 @@
+"""Mounts: URL prefixes served by other handlers and WSGI applications, in one server."""
