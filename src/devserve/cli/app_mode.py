@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..dev.django_static import django_static
 from ..dev.reloader import (
     LOAD_FAILED_CODE,
     ChangeWatcher,
@@ -119,6 +120,10 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
             return LOAD_FAILED_CODE if watcher is not None else 1
         sys.stderr.write(" * Answering every request with this error until a change\n")
         app, loaded = error_app(error), False
+    static_note = None
+    if loaded:
+        mounted = [prefix for prefix, _directory in options.static]
+        app, static_note = django_static(app, options.script_name, mounted)
     if options.debug and loaded:
         from ..dev.debugger import debug_app
 
@@ -130,7 +135,9 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     for server in servers:
         server.set_app(app)
     if not child:
-        _announce(servers, options)
+        _announce(servers, options, static_note)
+    elif static_note and is_first_start():
+        print(static_note, flush=True)  # the parent's banner could not know it
     if watcher is not None:
         # The restart makes browsers reload (a new boot id); a change to
         # stylesheets only is swapped in place without one.
@@ -176,12 +183,16 @@ def _swap_stylesheets(live: Any) -> Callable[[set[str]], bool]:
     return on_change
 
 
-def _announce(servers: Sequence[WSGIServer], options: AppOptions) -> None:
+def _announce(
+    servers: Sequence[WSGIServer], options: AppOptions, static_note: str | None = None
+) -> None:
     notes = []
     if options.env_files:
         notes.append("Environment: loaded %s" % ", ".join(options.env_files))
     if options.env_tip:
         notes.append(options.env_tip)
+    if static_note:
+        notes.append(static_note)
     if options.reload:
         notes.append("Reload: restarting on changes (WERKZEUG_RUN_MAIN protocol)")
         if not devloop.installed("watchfiles"):
