@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..dev.django_static import django_static
 from ..dev.reloader import (
     LOAD_FAILED_CODE,
     ChangeWatcher,
@@ -132,6 +133,7 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     watcher = ChangeWatcher(watched, options.include, options.exclude).start() if child else None
     hosts = [str(server.server_address[0]) for server in servers]
     prepare = functools.partial(_prepared, debug=options.debug, hosts=hosts, live=live)
+    static_note = None
     # Directories first: they serve even while the application cannot be loaded.
     directories = [spec for spec in options.mounts if spec.kind != PYTHON]
     mount_all(table, directories, mounted_directories(profile, live))
@@ -150,12 +152,17 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
         table.mount("/", app)
     else:
         if app is not None:
+            # Before the debugger: runserver serves static files around the project.
+            prefixes = [spec.prefix for spec in options.mounts]
+            app, static_note = django_static(app, options.script_name, prefixes)
             app = prepare(app)
     for server in servers:
         if app is not None:
             server.set_app(app)
     if not child:
-        _announce(servers, options, root)
+        _announce(servers, options, root, static_note)
+    elif static_note and is_first_start():
+        print(static_note, flush=True)  # the parent's banner could not know it
     if watcher is not None:
         # The restart makes browsers reload (a new boot id); a change to
         # stylesheets only is swapped in place without one.
@@ -212,12 +219,19 @@ def _swap_stylesheets(live: Any) -> Callable[[set[str]], bool]:
     return on_change
 
 
-def _announce(servers: Sequence[WSGIServer], options: AppOptions, root: str | None) -> None:
+def _announce(
+    servers: Sequence[WSGIServer],
+    options: AppOptions,
+    root: str | None,
+    static_note: str | None = None,
+) -> None:
     notes = ["Mount: %s" % (spec,) for spec in options.mounts]
     if options.env_files:
         notes.append("Environment: loaded %s" % ", ".join(options.env_files))
     if options.env_tip:
         notes.append(options.env_tip)
+    if static_note:
+        notes.append(static_note)
     if options.reload:
         notes.append("Reload: restarting on changes (WERKZEUG_RUN_MAIN protocol)")
         if not devloop.installed("watchfiles"):
