@@ -119,13 +119,18 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
             return LOAD_FAILED_CODE if watcher is not None else 1
         sys.stderr.write(" * Answering every request with this error until a change\n")
         app, loaded = error_app(error), False
+        if live is not None:
+            live.report_failure(error.failure())  # shown over the open pages
     if options.debug and loaded:
         from ..dev.debugger import debug_app
 
         app = debug_app(app, [str(server.server_address[0]) for server in servers])
     if live is not None:
         from ..dev.injection import LiveReloadMiddleware
+        from ..dev.overlay import ReportFailures
 
+        if loaded and not options.debug:  # --debug: the debugger's page shows the error
+            app = ReportFailures(app, live)
         app = LiveReloadMiddleware(app, live)
     for server in servers:
         server.set_app(app)
