@@ -5,9 +5,11 @@ The parts run in this process: static mounts beside an app, and a load failure.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -116,6 +118,109 @@ def test_app_reload_livereload_swaps_css_in_place_and_reloads_after_a_template_c
     assert code == 0, err
     assert "Detected change in" in err
     assert "page.html" in err
+
+
+PLAIN_APP = """
+VERSION = %r
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/boom":
+        raise RuntimeError("boom")
+    start_response("200 OK", [("Content-Type", "text/html")])
+    return [b"<body><h1>%%s</h1></body>" %% VERSION.encode()]
+"""
+
+
+def hello_from_a_new_child(port: int, old_boot: str) -> tuple[Stream, dict[str, Any]]:
+    """Connect as EventSource does after a restart, until a new child says hello."""
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        stream = None
+        try:
+            stream = Stream(port)
+            hello = stream.event()
+        except (EOFError, ConnectionError):
+            hello = {}  # the child that was stopping
+        if stream is not None and hello.get("data", {}).get("boot", old_boot) != old_boot:
+            return stream, hello["data"]
+        if stream is not None:
+            stream.close()
+        assert time.monotonic() < deadline, "no new child"
+        time.sleep(0.05)
+
+
+def test_app_reload_livereload_tells_pages_the_app_cannot_load_until_fixed(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "app.py"
+    source.write_text(PLAIN_APP % "first")
+    proc, port = start_app("--app", "app.py:app", "0", "--reload", "--livereload", cwd=tmp_path)
+    stream = Stream(port)
+    try:
+        hello = stream.event()["data"]
+        assert hello["failures"] == []
+        time.sleep(0.3)  # the child's watcher has taken its first look
+        broken = PLAIN_APP % "second" + "def broken(:\n"
+        source.write_text(broken)
+        stream.close()
+        stream, failing = hello_from_a_new_child(port, hello["boot"])
+        # The failure is state: said in hello (the page then keeps its content),
+        # then sent whole.
+        assert failing["failures"] == ["load"]
+        event = stream.event()
+        assert event["event"] == "failure"
+        data = event["data"]
+        assert (data["kind"], data["file"], data["line"]) == (
+            "load", str(source.resolve()), broken.count("\n"),
+        )  # fmt: skip
+        assert data["message"].startswith("SyntaxError: ")
+        assert 'app.py", line %d\n    def broken(:' % broken.count("\n") in data["detail"]
+        source.write_text(PLAIN_APP % "third")
+        stream.close()
+        stream, fixed = hello_from_a_new_child(port, failing["boot"])
+        assert fixed["failures"] == []
+        assert b"<h1>third</h1>" in fetch(port, "/")[2]
+    finally:
+        stream.close()
+        code, err = stop_app(proc)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_app_livereload_reports_a_500_to_open_pages_unless_debug(
+    tmp_path: Path, debug: bool
+) -> None:
+    if debug:
+        pytest.importorskip("werkzeug.debug")
+    (tmp_path / "app.py").write_text(PLAIN_APP % "first")
+    flags = ["--debug"] if debug else []
+    proc, port = start_app("--app", "app.py:app", "0", "--livereload", *flags, cwd=tmp_path)
+    stream = Stream(port)
+    try:
+        assert stream.event()["data"]["failures"] == []
+        with pytest.raises(urllib.error.HTTPError) as answered:
+            fetch(port, "/boom?session=s3cret")
+        assert answered.value.code == 500
+        answered.value.close()
+        later = Stream(port)
+        hello = later.event()["data"]
+        later.close()
+        if debug:
+            assert hello["failures"] == []  # the debugger's page shows it
+        else:
+            assert hello["failures"] == ["path /boom"]
+            event = stream.event()
+            assert event["event"] == "failure"
+            data = event["data"]
+            assert (data["method"], data["path"], data["message"]) == (
+                "GET", "/boom", "RuntimeError: boom",
+            )  # fmt: skip
+            assert (data["file"], data["line"]) == (str(tmp_path / "app.py"), 6)
+            assert "s3cret" not in json.dumps(data)
+    finally:
+        stream.close()
+        code, err = stop_app(proc)
+    assert code == 0, err
 
 
 class QuietFiles(QuietWSGIHandler):

@@ -724,7 +724,14 @@ def test_app_flags_alone_and_in_pairs(
         if "livereload" in on:
             stream = Client(server.port)
             assert stream.open_stream().status == 200
-            boot = stream.event()["data"]["boot"]
+            hello = stream.event()["data"]
+            boot = hello["boot"]
+            # check_app's /boom stands, replayed after hello (--debug shows its own page).
+            base = "/base" if "script-name" in on else ""
+            booms = [] if "debug" in on else ["path %s/boom" % base]
+            assert hello["failures"] == booms
+            for key in booms:
+                assert stream.event()["data"]["key"] == key
         try:
             change_app_and_wait(server, site, on, seen["pid"])
             if stream is not None:

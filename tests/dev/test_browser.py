@@ -158,3 +158,88 @@ def test_flask_template_change_under_reload(page: Page, tmp_path: Path) -> None:
     finally:
         code, err = stop_app(proc)
     assert code == 0, err
+
+
+APP = """
+VERSION = %r
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/boom":
+        raise RuntimeError("<b>not bold</b><img src=x onerror='window.injected = 1'>")
+    page = (
+        "<!doctype html><html><head><title>App</title></head><body><main>"
+        "<h1>" + VERSION + "</h1><p>An application under <code>--reload --livereload</code>."
+        "</p></main></body></html>"
+    )
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+    return [page.encode()]
+"""
+OVERLAY = "document.querySelector('[data-devserve=overlay]')"
+OVERLAY_TEXT = "(%s && %s.shadowRoot.textContent || '')" % (OVERLAY, OVERLAY)
+
+
+def test_a_broken_save_shows_over_the_open_page_until_fixed(page: Page, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    source = project / "app.py"
+    source.write_text(APP % "Before the bad save")
+    proc, port = start_app(
+        "--app", "app.py:app", "0", "--reload", "--livereload", "-q", cwd=project
+    )
+    try:
+        page.navigate("http://127.0.0.1:%d/" % port)
+        loaded(page, "Before the bad save")
+        assert page.evaluate(OVERLAY) is None
+        page.evaluate(MARK)
+        time.sleep(0.3)  # the child's watcher has taken its first look
+        broken = APP % "After the fix" + "def broken(:\n"
+        source.write_text(broken)
+        text = page.wait_for("%s.includes('SyntaxError')" % OVERLAY_TEXT) and page.evaluate(
+            OVERLAY_TEXT
+        )
+        assert "The application cannot be loaded" in text
+        assert "app.py, line %d" % broken.count("\n") in text
+        # The page stayed as it was, under the overlay: no navigation to the error page.
+        assert page.evaluate(UNRELOADED)
+        assert page.evaluate("document.querySelector('h1').textContent") == "Before the bad save"
+        keep(page, tmp_path, "livereload-overlay.png")
+
+        source.write_text(APP % "After the fix")
+        loaded(page, "After the fix")
+        assert page.evaluate("window.__notReloaded") is None  # reloaded once it loads
+        assert page.evaluate(OVERLAY) is None
+    finally:
+        code, err = stop_app(proc)
+    assert code == 0, err
+
+
+def test_a_500_shows_over_the_page_as_text_and_can_be_dismissed(page: Page, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text(APP % "An app")
+    proc, port = start_app("--app", "app.py:app", "0", "--livereload", "-q", cwd=project)
+    try:
+        page.navigate("http://127.0.0.1:%d/" % port)
+        page.wait_for("window.__devserveLiveReload === true && document.readyState === 'complete'")
+        page.evaluate(MARK)
+        page.evaluate("fetch('/boom?token=t0ken')")
+        page.wait_for("%s.includes('GET /boom answered 500')" % OVERLAY_TEXT)
+        text = page.evaluate(OVERLAY_TEXT)
+        assert "app.py, line 6" in text
+        assert "t0ken" not in text
+        # Server text is shown as text, never parsed as HTML.
+        assert "RuntimeError: <b>not bold</b><img src=x onerror='window.injected = 1'>" in text
+        assert page.evaluate("%s.shadowRoot.querySelectorAll('b, img').length" % OVERLAY) == 0
+        assert page.evaluate("window.injected") is None
+        assert (
+            page.evaluate(
+                "getComputedStyle(%s.shadowRoot.querySelector('.panel')).position" % OVERLAY
+            )
+            == "fixed"
+        )
+        page.evaluate("%s.shadowRoot.querySelector('button').click()" % OVERLAY)
+        page.wait_for("%s === null" % OVERLAY)
+        assert page.evaluate(UNRELOADED)
+    finally:
+        code, err = stop_app(proc)
+    assert code == 0, err

@@ -14,6 +14,7 @@ import pytest
 from devserve import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from devserve.dev.injection import PageScript
 from devserve.dev.livereload import ENDPOINT, LiveReload, same_origin
+from devserve.dev.overlay import Failure
 from devserve.net.bounded import BoundedHTTPServer
 from devserve.testing import serve_in_thread
 from support.event_stream import Stream
@@ -66,7 +67,7 @@ def test_stream_says_hello_then_css_then_reload(live: tuple[LiveReload, int]) ->
     hello = stream.event()
     assert (hello["event"], hello["data"], hello["retry"]) == (
         "hello",
-        {"boot": livereload.boot},
+        {"boot": livereload.boot, "failures": []},
         "500",
     )
     wait_for_listeners(livereload, 1)
@@ -90,6 +91,62 @@ def test_a_page_that_connects_late_gets_what_it_missed(live: tuple[LiveReload, i
     stream = Stream(port, ENDPOINT + "?since=0", **{"Last-Event-ID": "1"})
     stream.event()
     assert stream.event() == {"id": "2", "event": "css", "data": {"names": ["site.css"]}}
+    stream.close()
+
+
+LOAD_FAILURE = Failure.load("SyntaxError: invalid syntax", ("/app/app.py", 3), "detail <b>")
+BOOM = Failure(
+    "path /boom", "ZeroDivisionError: division by zero", "/app/app.py", 9, "", "GET", "/boom"
+)
+
+
+def test_failures_reach_open_pages_and_the_pages_that_connect_later(
+    live: tuple[LiveReload, int],
+) -> None:
+    livereload, port = live
+    first = Stream(port)
+    assert first.event()["data"]["failures"] == []
+    wait_for_listeners(livereload, 1)
+    livereload.report_failure(LOAD_FAILURE)
+    assert first.event() == {
+        "id": "0",
+        "event": "failure",
+        "data": {
+            "key": "load", "kind": "load", "message": "SyntaxError: invalid syntax",
+            "file": "/app/app.py", "line": 3, "detail": "detail <b>", "method": "", "path": "",
+        },
+    }  # fmt: skip
+    livereload.report_failure(BOOM)
+    assert first.event()["data"]["kind"] == "response"
+    # A page that connects now is told what still stands, in order, after hello.
+    later = Stream(port)
+    hello = later.event()
+    assert (hello["event"], hello["data"]["failures"]) == ("hello", ["load", "path /boom"])
+    assert [later.event()["data"]["key"] for _ in range(2)] == ["load", "path /boom"]
+    wait_for_listeners(livereload, 2)
+    livereload.clear_failure("path /unknown")  # nothing to clear: nothing sent
+    livereload.clear_failure("path /boom")
+    for stream in (first, later):
+        assert stream.event() == {"id": "0", "event": "fixed", "data": {"key": "path /boom"}}
+    assert livereload.failures() == [LOAD_FAILURE]
+    first.close()
+    later.close()
+
+
+def test_a_reload_clears_failures_of_requests_not_of_loading(
+    live: tuple[LiveReload, int],
+) -> None:
+    livereload, port = live
+    livereload.report_failure(LOAD_FAILURE)
+    for number in range(30):
+        livereload.report_failure(BOOM._replace(key="path /%d" % number, path="/%d" % number))
+    kept = livereload.failures()
+    assert len(kept) == 20
+    assert kept[0] == LOAD_FAILURE  # the oldest requests' go first, never the load failure
+    assert kept[-1].path == "/29"
+    livereload.notify(["/app/templates/page.html"])
+    stream = Stream(port)
+    assert stream.event()["data"]["failures"] == ["load"]
     stream.close()
 
 

@@ -17,9 +17,13 @@ class Stream:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=CLIENT_TIMEOUT)
         fields = {"Host": "127.0.0.1:%d" % port, "Accept": "text/event-stream", **headers}
         lines = "".join("%s: %s\r\n" % item for item in fields.items())
-        self.sock.sendall(("GET %s HTTP/1.1\r\n%s\r\n" % (path, lines)).encode())
         self.buffer = b""
-        head = self._until(b"\r\n\r\n")
+        try:
+            self.sock.sendall(("GET %s HTTP/1.1\r\n%s\r\n" % (path, lines)).encode())
+            head = self._until(b"\r\n\r\n")
+        except BaseException:
+            self.sock.close()  # a server that closed at once (a stopping one)
+            raise
         self.status = int(head.split(b" ", 2)[1])
         self.head = head.decode("latin-1").lower()
 

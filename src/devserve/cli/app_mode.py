@@ -148,8 +148,10 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
             return LOAD_FAILED_CODE if watcher is not None else 1
         sys.stderr.write(" * Answering every request with this error until a change\n")
         # Under every prefix that did not load, the root included.
-        app = prepare(error_app(error), debug=False)
+        app = prepare(error_app(error), debug=False, report=False)
         table.mount("/", app)
+        if live is not None:
+            live.report_failure(error.failure())  # shown over the open pages
     else:
         if app is not None:
             # Before the debugger: runserver serves static files around the project.
@@ -175,11 +177,20 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     return run(servers, live.close if live is not None else None)
 
 
-def _prepared(target: Any, *, debug: bool, hosts: Sequence[str], live: LiveReload | None) -> Any:
-    """*target* as it is served: an application under the debugger and live reload.
+def _prepared(
+    target: Any,
+    *,
+    debug: bool,
+    hosts: Sequence[str],
+    live: LiveReload | None,
+    report: bool = True,
+) -> Any:
+    r"""*target* as it is served: an application under the debugger and live reload.
 
     devserve's handler classes are served as they are; :mod:`http.server`'s (and
     partials) become applications first, so the debugger sees their errors too.
+    With live reload, *report* and no debugger (whose page shows the error), the
+    application's 500s are shown over the open pages.
     """
     if isinstance(target, type) and issubclass(target, BaseHTTPRequestHandler):
         return target
@@ -191,6 +202,10 @@ def _prepared(target: Any, *, debug: bool, hosts: Sequence[str], live: LiveReloa
     if live is not None:
         from ..dev.injection import LiveReloadMiddleware
 
+        if report and not debug:
+            from ..dev.overlay import ReportFailures
+
+            app = ReportFailures(app, live)
         app = LiveReloadMiddleware(app, live)
     return app
 

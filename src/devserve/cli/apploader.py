@@ -23,7 +23,10 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..dev.overlay import Failure
 
 __all__ = ["AppLoadError", "error_app", "load_app", "load_target", "parse_app_spec"]
 
@@ -46,6 +49,16 @@ class AppLoadError(Exception):
         super().__init__(message)
         self.where = where
         self.summary = summary or message.partition("\n")[0]
+
+    def failure(self) -> Failure:
+        """This error as the pages open under live reload show it.
+
+        The detail is the message without its first line, which the summary and
+        the place already say: the user's frames, down to the caret of a syntax error.
+        """
+        from ..dev.overlay import Failure
+
+        return Failure.load(self.summary, self.where, str(self).partition("\n")[2])
 
 
 def parse_app_spec(spec: str) -> tuple[str, str | None, tuple[Any, ...] | None, dict[str, Any]]:

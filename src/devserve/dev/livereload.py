@@ -11,6 +11,11 @@ cross-site page must not learn when your files change, nor keep threads busy.
 Rule 4: a change set holding only stylesheets swaps them in place; anything else
 reloads the page.  Changes are debounced here (an editor's save is several events);
 editors' temporary files are excluded by :mod:`devserve.dev.reloader` before that.
+Rule 5: failures reported here (:class:`~devserve.dev.overlay.FailureReports`) are
+state, like the boot id: a page gets those still standing when it connects, and
+each new one or cleared one as it happens; a page whose server cannot load the
+application keeps its content, under the overlay, instead of reloading into the
+error page.  What the overlay shows is decided in :mod:`devserve.dev.overlay`.
 
 What ends up in pages is decided in :mod:`devserve.dev.injection`.
 """
@@ -28,6 +33,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..net.streams import is_tls
+from .overlay import CLIENT as _OVERLAY
+from .overlay import LOAD, Failure
 from .reloader import DEFAULT_EXCLUDE, watch
 
 if TYPE_CHECKING:
@@ -40,14 +47,17 @@ __all__ = ["ENDPOINT", "LiveReload", "same_origin"]
 ENDPOINT = "/__devserve__/livereload"
 
 # The browser side: reconnects on its own (EventSource), reloads on "reload" or when
-# the server it reconnected to is another process, swaps stylesheets on "css".
+# the server it reconnected to is another process (unless that one cannot load the
+# application: the overlay shows why), swaps stylesheets on "css".
 _CLIENT = """(function () {
   if (!window.EventSource || window.__devserveLiveReload) return;
   window.__devserveLiveReload = true;
   var boot = "%(boot)s", since = %(generation)d;
-  var events = new EventSource("%(endpoint)s?since=" + since);
+  var events = new EventSource("%(endpoint)s?since=" + since);%(overlay)s
   events.addEventListener("hello", function (e) {
-    if (JSON.parse(e.data).boot !== boot) location.reload();
+    var hello = JSON.parse(e.data);
+    keep(hello.failures);
+    if (hello.boot !== boot && hello.failures.indexOf("%(load)s") < 0) location.reload();
   });
   events.addEventListener("reload", function () { location.reload(); });
   events.addEventListener("css", function (e) {
@@ -77,6 +87,9 @@ _CLIENT = """(function () {
 _KEEPALIVE = 15.0
 # Seconds between checks that the client is still there (and the server running).
 _POLL = 0.25
+# Failures of requests kept at most (the oldest go first): a crawler hitting a broken
+# route under many paths must not grow the state without end.
+_MAX_FAILURES = 20
 
 
 def same_origin(origin: str | None, host: str | None, scheme: str) -> bool:
@@ -146,6 +159,7 @@ class LiveReload:
         # Streams the server keeps without a thread (HeldStream): written here, under
         # the lock, so that each gets the events in order.
         self._held: set[HeldStream] = set()
+        self._failures: dict[str, Failure] = {}
         self._stop = threading.Event()
         self._changes: queue.SimpleQueue[set[str]] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
@@ -215,6 +229,8 @@ class LiveReload:
                 self._last_css, self._last_css_names = generation, names
             else:
                 self._last_reload = generation
+                # Pages reload: a request that fails again is reported again.
+                self._failures = {k: v for k, v in self._failures.items() if k == LOAD}
             streams = list(self._streams)
             kind = "css" if css else "reload"
             message = _event(kind, {"names": names}, generation)
@@ -224,6 +240,41 @@ class LiveReload:
         if self.on_change is not None:
             self.on_change(set(changed))
         return kind
+
+    # -- failures ---------------------------------------------------------------
+
+    def report_failure(self, failure: Failure) -> None:
+        """Show *failure* on every open page, and on each page that connects until cleared.
+
+        A :class:`~devserve.dev.overlay.FailureReports` method: a failure of the same
+        key replaces the one before.
+        """
+        with self._lock:
+            self._failures.pop(failure.key, None)
+            self._failures[failure.key] = failure
+            while len(self._failures) > _MAX_FAILURES:
+                oldest = next(key for key in self._failures if key != LOAD)
+                del self._failures[oldest]
+            self._broadcast_locked(_event("failure", failure.as_json(), self.generation))
+
+    def clear_failure(self, key: str) -> None:
+        """Take the failure of *key* off every open page, if there is one.
+
+        A :class:`~devserve.dev.overlay.FailureReports` method.
+        """
+        with self._lock:
+            if self._failures.pop(key, None) is not None:
+                self._broadcast_locked(_event("fixed", {"key": key}, self.generation))
+
+    def failures(self) -> list[Failure]:
+        """The failures standing now, oldest first."""
+        with self._lock:
+            return list(self._failures.values())
+
+    def _broadcast_locked(self, message: bytes) -> None:
+        self._send_held_locked(message)
+        for stream in self._streams:
+            stream.events.put(message)
 
     def _send_held(self, message: bytes) -> None:
         with self._lock:
@@ -242,7 +293,10 @@ class LiveReload:
 
     def script(self) -> bytes:
         """Return the ``<script>`` element that pages get, for the current generation."""
-        code = _CLIENT % {"boot": self.boot, "generation": self.generation, "endpoint": ENDPOINT}
+        code = _CLIENT % {
+            "boot": self.boot, "generation": self.generation, "endpoint": ENDPOINT,
+            "overlay": _OVERLAY, "load": LOAD,
+        }  # fmt: skip
         return b'<script data-devserve="livereload">' + code.encode("ascii") + b"</script>"
 
     def respond(self, handler: BaseHTTPRequestHandler) -> bool:
@@ -260,9 +314,11 @@ class LiveReload:
         """Answer the current request of *handler* with the event stream.
 
         It first checks ``Origin`` against ``Host`` (403 when they differ), then
-        sends ``hello`` with :attr:`boot`, then any change the page missed
-        since the generation in ``Last-Event-ID`` or ``?since=``, then the
-        events as they come, until the client leaves or :meth:`close`.
+        sends ``hello`` with :attr:`boot` and the keys of the failures standing,
+        a ``failure`` event for each, then any change the page missed since the
+        generation in ``Last-Event-ID`` or ``?since=``, then the events as they
+        come (``css``, ``reload``, ``failure``, ``fixed``), until the client
+        leaves or :meth:`close`.
         """
         headers = handler.headers
         host = headers.get("Host")
@@ -279,12 +335,19 @@ class LiveReload:
         stream = _Stream()
         with self._lock:
             self._streams.add(stream)
-            missed = self._missed(since)
+            greeting = self._greeting(since)
         try:
-            self._stream(handler, stream, missed)
+            self._stream(handler, stream, greeting)
         finally:
             with self._lock:
                 self._streams.discard(stream)
+
+    def _greeting(self, since: int | None) -> bytes:
+        failures = list(self._failures.values())
+        hello = {"boot": self.boot, "failures": [failure.key for failure in failures]}
+        events = [_event("hello", hello, self.generation, retry=500)]
+        events += [_event("failure", failure.as_json(), self.generation) for failure in failures]
+        return b"".join(events) + self._missed(since)
 
     def _missed(self, since: int | None) -> bytes:
         if since is None or since >= self.generation:
@@ -295,7 +358,7 @@ class LiveReload:
             return _event("css", {"names": self._last_css_names}, self._last_css)
         return b""
 
-    def _stream(self, handler: BaseHTTPRequestHandler, stream: _Stream, missed: bytes) -> None:
+    def _stream(self, handler: BaseHTTPRequestHandler, stream: _Stream, greeting: bytes) -> None:
         # send_response_only: a files handler's send_response would add CORS headers.
         handler.log_request(200)
         handler.send_response_only(200)
@@ -309,9 +372,8 @@ class LiveReload:
         if handler.command == "HEAD":
             handler.wfile.flush()
             return
-        hello = _event("hello", {"boot": self.boot}, self.generation, retry=500)
         wfile, connection = handler.wfile, handler.connection
-        wfile.write(hello + missed)
+        wfile.write(greeting)
         wfile.flush()
         held = handler.hold_stream()
         if held is not None:
