@@ -71,3 +71,19 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     ``key.encrypted.pem`` beside them is the key under ``support.sockets.CERTIFICATE_PASSWORD``.
     """
     return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def socket_path() -> Iterator[Path]:
+    """A path for a Unix socket, in a new directory short enough for ``sun_path``.
+
+    pytest's ``tmp_path`` can pass the 107 bytes a Unix socket's path may have.
+    """
+    import shutil
+    import tempfile
+
+    directory = Path(tempfile.mkdtemp(prefix="devserve-"))
+    try:
+        yield directory / "dev.sock"
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -60,6 +60,21 @@ def timed_get(running: Any, request: bytes = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n
     return time.monotonic() - started
 
 
+def unix_exchange(path: str | Path, request: bytes) -> bytes:
+    """Send *request* on a new connection to the Unix socket *path*; return all answered."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(CLIENT_TIMEOUT)
+        sock.connect(str(path))
+        sock.sendall(request)
+        return read_all(sock)
+
+
+def unix_get(path: str | Path, target: str = "/") -> bytes:
+    """``GET`` *target* over the Unix socket *path* as curl sends it; return the response."""
+    request = "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % target
+    return unix_exchange(path, request.encode("ascii"))
+
+
 def read_response(sock: socket.socket, *, head_only: bool = False) -> tuple[bytes, bytes]:
     """Read one response framed by ``Content-Length``; return its head and body.
 

@@ -36,6 +36,7 @@ from ..http11 import body_allowed
 from ..http11.response import Framing
 from ..http11.target import origin_form
 from ..net.servers import HTTPServer
+from ..net.unix import remote_addr
 from .environ import ScriptRequest, build_environ
 from .process import ScriptProcess, ScriptTimeout
 from .script_head import BadScriptResponse, ScriptHead, parse_script_head
@@ -307,7 +308,7 @@ class CGIHTTPRequestHandler(SimpleHTTPRequestHandler):
                 server_software=self.version_string(),
                 server_name=self._server_name(),
                 server_port=self._server_port(),
-                remote_addr=str(self.client_address[0]),
+                remote_addr=remote_addr(self.client_address),
                 headers=list(self.headers.items()),
                 content_length=length,
             )

@@ -117,9 +117,13 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     if options.reload and not child:
         servers = listen(make, profile.bind, options.port, tls=tls)
         _announce(servers, options, root)
-        return restart_with_reloader(
-            [server.socket for server in servers], profile.grace, _say_stopped
-        )
+        try:
+            return restart_with_reloader(
+                [server.socket for server in servers], profile.grace, _say_stopped
+            )
+        finally:
+            for server in servers:
+                server.server_close()  # a Unix socket's file goes with the parent
     sockets = inherited_sockets() if child else []
     if sockets:
         servers = []

@@ -24,7 +24,7 @@ import threading
 from typing import Any
 
 from ..net.servers import HTTPServer
-from .listen import browser_url
+from .listen import browser_url, unix_path
 
 __all__ = [
     "APP_LIVE_INCLUDE",
@@ -124,7 +124,9 @@ def prepare_tls(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> None
         directory = tempfile.mkdtemp(prefix="devserve-tls-")
         cleanup.callback(shutil.rmtree, directory, ignore_errors=True)
         try:
-            certificate = make_adhoc(directory, args.bind)
+            # A Unix socket's clients name the server localhost, which it covers.
+            host = None if unix_path(args.bind) else args.bind
+            certificate = make_adhoc(directory, host)
         except MissingCryptography as error:
             raise UsageError(str(error)) from None
         os.environ[ADHOC_VARIABLE] = json.dumps(
@@ -136,6 +138,9 @@ def prepare_tls(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> None
 
 def open_page(server: HTTPServer) -> None:
     """Open the page *server* serves in the user's web browser (``--open``)."""
+    if not isinstance(server.server_address, tuple):
+        sys.stderr.write("devserve: note: a web browser cannot open a Unix socket\n")
+        return
     host, port = server.socket.getsockname()[:2]
     open_browser(browser_url(host, port, "http" if server.ssl_context is None else "https"))
 

@@ -6,11 +6,15 @@ loopback family optional (a machine without IPv6 loses only that line).
 Rule 2: a socket that cannot be opened is one line and exit status 1, with a hint
 where there is one (a port in use): :exc:`StartupError`.
 Rule 3: hosts are written the one way URLs need them (:func:`url_host`): ``[::1]``.
+Rule 4: ``-b unix:PATH`` and ``-b unix://PATH`` (gunicorn's and Werkzeug's spellings)
+listen on a Unix socket at the absolute PATH instead, and the port is not used; what
+happens to the socket file is :mod:`devserve.net.unix`'s to say.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import sys
 from collections.abc import Callable
@@ -19,7 +23,15 @@ from typing import Any, TypeVar
 from ..net.servers import WILDCARD_HOSTS, HTTPServer
 from .profile import UsageError
 
-__all__ = ["StartupError", "addresses", "browser_url", "listen", "url_host"]
+__all__ = [
+    "StartupError",
+    "addresses",
+    "browser_url",
+    "listen",
+    "unix_path",
+    "url_host",
+    "where",
+]
 
 Server = TypeVar("Server", bound=HTTPServer)
 
@@ -40,8 +52,30 @@ def browser_url(host: str, port: int, scheme: str) -> str:
     return "%s://%s:%d/" % (scheme, url_host(host), port)
 
 
+def unix_path(bind: str | None) -> str | None:
+    """The absolute path *bind* names with ``unix:PATH`` or ``unix://PATH``, else ``None``."""
+    if bind is None or not bind.startswith("unix:"):
+        return None
+    path = bind[len("unix:") :]
+    if path.startswith("//"):
+        path = path[2:]  # unix:///tmp/x is unix:// and /tmp/x, as Werkzeug reads it
+    if not path:
+        raise UsageError("cannot bind %r: no path after unix:" % bind)
+    return os.path.abspath(path)
+
+
+def where(address: Any) -> str:
+    """*address* as the command line writes it: ``HOST:PORT``, or ``unix:PATH``."""
+    if isinstance(address, str):
+        return "unix:" + address
+    return "%s:%d" % (url_host(str(address[0])), address[1])
+
+
 def addresses(bind: str | None, port: int) -> list[tuple[Any, bool]]:
-    """Return ``(address, required)`` for each socket to listen on."""
+    """Return ``(address, required)`` for each socket to listen on (a path for Unix)."""
+    path = unix_path(bind)
+    if path is not None:
+        return [(path, True)]
     if bind is None:
         loopback: list[tuple[Any, bool]] = [(("127.0.0.1", port), True)]
         if socket.has_ipv6:
@@ -72,8 +106,7 @@ def listen(
                 errno.EAFNOSUPPORT,
             ):
                 print(
-                    "devserve: note: not listening on %s:%d (%s)"
-                    % (url_host(address[0]), address[1], error.strerror),
+                    "devserve: note: not listening on %s (%s)" % (where(address), error.strerror),
                     file=sys.stderr,
                 )
                 continue
@@ -85,11 +118,14 @@ def listen(
 
 def start_error(address: Any, error: OSError, tls: bool) -> str:
     """The one line that says why *address* could not be listened on."""
-    where = "%s:%d" % (url_host(str(address[0])), address[1])
+    place = where(address)
     if error.errno == errno.EADDRINUSE:
-        return "cannot listen on %s: address already in use (try another port, or 0)" % where
+        hint = "try another port, or 0"
+        if isinstance(address, str):
+            hint = "a server is listening there"
+        return "cannot listen on %s: address already in use (%s)" % (place, hint)
     if error.errno == errno.EACCES:
-        return "cannot listen on %s: permission denied" % where
+        return "cannot listen on %s: permission denied" % place
     if tls and type(error).__module__ == "ssl":
         return "cannot load the TLS certificate or key: %s" % error
-    return "cannot listen on %s: %s" % (where, error.strerror or error)
+    return "cannot listen on %s: %s" % (place, error.strerror or error)

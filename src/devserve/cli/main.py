@@ -54,7 +54,7 @@ def build_parser(prog: str = "devserve") -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "-b", "--bind", metavar="ADDRESS",
-        help="address to bind (default: 127.0.0.1 and ::1)",
+        help="address to bind (default: 127.0.0.1 and ::1), or unix:PATH for a Unix socket",
     )  # fmt: skip
     parser.add_argument(
         "-d", "--directory", default=None,

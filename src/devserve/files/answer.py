@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..handler.messages import ResponseRecord
 from ..http11.response import http_date
+from ..net.unix import peer_host
 from .cache import Identity, identity
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class CachedAnswer:
 
     def served(self, client_address: Any, sent: int, seconds: float) -> None:
         """Write the access log's line for a response sent to *client_address*."""
-        record = ResponseRecord(str(client_address[0]), self._requestline)
+        record = ResponseRecord(peer_host(client_address), self._requestline)
         record.status = self._status
         record.sent = sent
         record.seconds = seconds

@@ -48,6 +48,7 @@ from ..http11.head import parse_request, read_request_line
 from ..http11.response import Framing, can_chunk, choose_framing, connection_field
 from ..http11.target import below_prefix
 from ..net.streams import ClientTimeout, Waited, reset_connection
+from ..net.unix import peer_host
 from .body import RequestBody
 from .connection import ConnectionHandler
 from .messages import (
@@ -787,5 +788,5 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         return log_timestamp(None, self.monthname)
 
     def address_string(self) -> str:
-        """Return the client's address as logged (no DNS lookup)."""
-        return str(self.client_address[0])
+        """Return the client's address as logged (no DNS lookup); ``unix:`` for a Unix socket."""
+        return peer_host(self.client_address)

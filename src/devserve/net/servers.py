@@ -10,6 +10,8 @@ being started for each (about 100 µs a connection).
 Rule 4: TLS is a property of any server (its :attr:`~devserve.HTTPServer.ssl_context`), not of a
 class hierarchy; the handshake runs in the connection's own thread with a deadline,
 never in the accept loop, where one silent client would stall every other.
+Rule 5: a path for an address is a Unix socket, bound and removed by the rules of
+:mod:`devserve.net.unix`; its server is named ``localhost`` on the scheme's port.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .pool import WorkerPool
+from .unix import claim_path, is_unix_address, path_identity, peer_host, release_path
 
 if TYPE_CHECKING:
     import ssl
@@ -68,8 +71,15 @@ class HTTPServer(socketserver.TCPServer):
     the machine's host name for a wildcard address), found without a DNS lookup;
     the listen backlog is 1024 rather than 5; an IPv6 address is bound as one
     whatever :attr:`address_family` says; *ssl_context* makes any server speak TLS
-    (see :class:`HTTPSServer`); and *dual_stack* makes an IPv6 wildcard socket
-    take IPv4 connections too, as the stdlib's command line does.
+    (see :class:`HTTPSServer`); *dual_stack* makes an IPv6 wildcard socket
+    take IPv4 connections too, as the stdlib's command line does; and a path
+    (a :class:`str`) for *server_address* binds a Unix socket.
+
+    .. versionchanged:: 0.1
+       A Unix socket file left by a server that is gone is replaced; one a server
+       listens on is ``EADDRINUSE``; the file is removed again by
+       :meth:`server_close`.  :attr:`server_name` is then ``localhost`` and
+       :attr:`server_port` 80 (443 with TLS), what a client sends in ``Host``.
     """
 
     allow_reuse_address = True
@@ -85,6 +95,9 @@ class HTTPServer(socketserver.TCPServer):
     #: .. versionadded:: 0.1
     handshake_timeout = 10.0
     _pool: WorkerPool[Any] | None = None
+    # The Unix socket file this server bound, and its (device, inode): removed on
+    # close while it is still that file.
+    _unix_bound: tuple[str, tuple[int, int] | None] | None = None
 
     def __init__(
         self,
@@ -100,7 +113,9 @@ class HTTPServer(socketserver.TCPServer):
         #: Whether an IPv6 wildcard socket takes IPv4 connections too.
         self.dual_stack = dual_stack
         host = server_address[0] if isinstance(server_address, tuple) else ""
-        if self.address_family == socket.AF_INET and ":" in str(host):
+        if is_unix_address(server_address):
+            self.address_family = socket.AF_UNIX
+        elif self.address_family == socket.AF_INET and ":" in str(host):
             self.address_family = socket.AF_INET6
         super().__init__(server_address, RequestHandlerClass, bind_and_activate)
 
@@ -111,10 +126,30 @@ class HTTPServer(socketserver.TCPServer):
             # v4 too, and v6 alone is fine then.
             with contextlib.suppress(AttributeError, OSError):
                 self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        super().server_bind()
+        if self.socket.family == socket.AF_UNIX:
+            address: Any = self.server_address
+            path = os.fsdecode(address)
+            claim_path(path)
+            super().server_bind()
+            self._unix_bound = (path, path_identity(path))
+        else:
+            super().server_bind()
         self._record_address()
 
+    def server_close(self) -> None:
+        """Close the listening socket; remove the Unix socket file this server bound."""
+        super().server_close()
+        bound, self._unix_bound = self._unix_bound, None
+        if bound is not None:
+            release_path(*bound)
+
     def _record_address(self) -> None:
+        if self.socket.family == socket.AF_UNIX:
+            # No host nor port: a URL rebuilt from the environ names what a client
+            # (curl --unix-socket) sends in Host.
+            self.server_name = "localhost"
+            self.server_port = 80 if self.ssl_context is None else 443
+            return
         host, port = self.server_address[:2]
         host = str(host)
         self.server_name = socket.gethostname() if host in WILDCARD_HOSTS else host
@@ -171,12 +206,16 @@ class HTTPServer(socketserver.TCPServer):
         nginx does, instead of a dropped connection.
         """
         if getattr(error, "reason", None) != "HTTP_REQUEST":
-            sys.stderr.write("%s - - TLS handshake failed: %s\n" % (client_address[0], error))
+            peer = peer_host(client_address)
+            sys.stderr.write("%s - - TLS handshake failed: %s\n" % (peer, error))
             return
-        host, port = str(self.server_address[0]), self.server_address[1]
-        if host in ("", "0.0.0.0", "::"):
-            host = "localhost"
-        url = "https://%s:%d/" % ("[%s]" % host if ":" in host else host, port)
+        if self.socket.family == socket.AF_UNIX:
+            url = "https://localhost/"
+        else:
+            host, port = str(self.server_address[0]), self.server_address[1]
+            if host in WILDCARD_HOSTS:
+                host = "localhost"
+            url = "https://%s:%d/" % ("[%s]" % host if ":" in host else host, port)
         body = ("This port speaks HTTPS: use %s\n" % url).encode("ascii")
         head = (
             "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -186,7 +225,7 @@ class HTTPServer(socketserver.TCPServer):
             os.write(request.fileno(), head + body)  # below TLS: none was agreed
         sys.stderr.write(
             "%s - - plain HTTP sent to the HTTPS port: answered 400, use %s\n"
-            % (client_address[0], url)
+            % (peer_host(client_address), url)
         )
 
     def close_connections(self) -> None:
