@@ -3,8 +3,10 @@
 The bugs live in pairs, so each family's flags are tried alone and in every pair, over
 real sockets, against ``python -m devserve`` in a subprocess:
 
-- files: ``--cgi``, ``--livereload``, ``--allowed-host``, ``-q``, ``--compat`` and TLS;
-- ``--app``: ``--static``, ``--livereload``, ``--debug``, ``--reload``, ``--script-name``.
+- files: ``--cgi``, ``--livereload``, ``--allowed-host``, ``-q``, ``--compat``, TLS and
+  ``--mount`` of a directory;
+- ``--app``: ``--static``, ``--livereload``, ``--debug``, ``--reload``, ``--script-name``
+  and ``--mount`` of an application (the same one, under ``/mounted``).
 
 Each started server is checked for what every flag of its family promises, on or
 off, so a flag that breaks another one shows (TLS is the conftest certificate; one
@@ -416,7 +418,7 @@ def ids(combos: Sequence[tuple[str, ...]]) -> list[str]:
 
 # -- the files family ---------------------------------------------------------------------
 
-FILES_FLAGS = ("cgi", "livereload", "allowed-host", "quiet", "compat", "tls")
+FILES_FLAGS = ("cgi", "livereload", "allowed-host", "quiet", "compat", "tls", "mount")
 FILES_COMBOS = pairs(FILES_FLAGS)
 
 
@@ -430,6 +432,7 @@ def files_args(combo: Sequence[str], site: Path, certificate: tuple[Path, Path])
             "quiet": ["-q"],
             "compat": ["--compat"],
             "tls": ["--tls-cert", str(certificate[0]), "--tls-key", str(certificate[1])],
+            "mount": ["--mount", "/m=%s" % (site / "assets")],
         }[flag]
     return args
 
@@ -468,6 +471,14 @@ def check_files(port: int, on: set[str]) -> None:
                 "/", headers=[*NAVIGATION, ("If-None-Match", etag.header("ETag") or "")]
             )
             assert_injected(validated, INDEX)
+        # --mount: a directory under /m, with the files options and live reload.
+        mounted = client.request("/m/hello.txt")
+        if "mount" in on:
+            assert (mounted.status, mounted.body) == (200, STATIC), mounted.raw[:300]
+            assert (mounted.header("ETag") is None) == ("compat" in on)
+            assert_page(client.request("/m/page.html", headers=NAVIGATION), STATIC_PAGE, live)
+        else:
+            assert mounted.status == 404, mounted.raw[:300]
         # A directory listing is an HTML page too.
         listing = client.request("/notes/", headers=NAVIGATION)
         assert listing.status == 200, listing.raw[:300]
@@ -567,7 +578,7 @@ def test_files_tls_adhoc_with_livereload(
 
 # -- the --app family ---------------------------------------------------------------------
 
-APP_FLAGS = ("static", "livereload", "debug", "reload", "script-name")
+APP_FLAGS = ("static", "livereload", "debug", "reload", "script-name", "mount")
 APP_COMBOS = pairs(APP_FLAGS)
 
 
@@ -580,6 +591,7 @@ def app_args(combo: Sequence[str], site: Path) -> list[str]:
             "debug": ["--debug"],
             "reload": ["--reload"],
             "script-name": ["--script-name", "/base"],
+            "mount": ["--mount", "/mounted=app.py:app"],
         }[flag]
     return args
 
@@ -631,6 +643,20 @@ def check_app(port: int, on: set[str], version: str) -> dict[str, Any]:
         head = client.request(base + "/page", method="HEAD", headers=NAVIGATION)
         assert head.header("Content-Length") == str(len(page.body))
         assert LIVE_SCRIPT not in client.request(base + "/json", headers=NAVIGATION).body
+        # --mount: the same application under /mounted, its own SCRIPT_NAME, with live
+        # reload, beside the root's.
+        mounted = client.request("/mounted/echo")
+        if "mount" in on:
+            assert (echo(mounted)["script_name"], echo(mounted)["path_info"]) == (
+                "/mounted", "/echo"
+            )  # fmt: skip
+            assert echo(mounted)["version"] == version
+            mounted_page = client.request("/mounted/page", headers=NAVIGATION)
+            assert_page(mounted_page, expected, "livereload" in on)
+        elif base:
+            assert mounted.status == 404, mounted.raw[:300]
+        else:
+            assert echo(mounted)["path_info"] == "/mounted/echo"
         # --script-name: a path outside the prefix is not the app's.
         if base:
             outside = client.request("/echo")
@@ -652,6 +678,10 @@ def check_app(port: int, on: set[str], version: str) -> dict[str, Any]:
         else:
             assert b"Werkzeug" not in boom.body
             assert b"boom for the debugger" not in boom.body
+    if "mount" in on:  # the debugger covers the mounted application too
+        mounted_boom = get(port, "/mounted/boom", headers=NAVIGATION)
+        assert mounted_boom.status == 500, mounted_boom.raw[:300]
+        assert (b"Werkzeug Debugger" in mounted_boom.body) == ("debug" in on)
     # The Host check (on loopback): the app, the static files and the stream alike.
     served = [base + "/echo"] + (["/assets/hello.txt"] if "static" in on else [])
     for target in served:
