@@ -9,8 +9,8 @@ requests in flight and killed past it, while its successor (the spare, told to g
 one byte on its own pipe, or else a new child) takes over at once.
 Rule 3: a spare is started only once the serving child says it is ready, so a spare
 never slows a start down; at most one spare exists.
-Rule 4: nothing here handles signals; :class:`Family` only tells what is running
-(:attr:`Family.children`) to whoever does, and :meth:`Family.end` stops and reaps
+Rule 4: nothing here handles signals; ``Family`` only tells what is running
+(``Family.children``) to whoever does, and ``Family.end`` stops and reaps
 every child left, killing those past the deadline.
 """
 
@@ -132,6 +132,11 @@ class Family:
             passed.append(go_end)
         try:
             proc = subprocess.Popen(self._argv, env=env, pass_fds=passed)
+        except OSError:
+            os.close(reports)
+            if go is not None:
+                os.close(go)
+            raise
         finally:
             os.close(report_end)
             if go_end is not None:
@@ -148,6 +153,14 @@ class Family:
 
     def run(self, stop: Stopping) -> int:
         """Keep a child serving until a stop is asked or a child ends the loop; its status."""
+        try:
+            return self._loop(stop)
+        except OSError:
+            if stop.asked:
+                return 0  # a child started as the stop closed the sockets it needs
+            raise
+
+    def _loop(self, stop: Stopping) -> int:
         current = self._start(first=True)
         while not stop.asked:
             for message in current.messages(0.1):
@@ -158,7 +171,7 @@ class Family:
                     break
                 if message.startswith(b"ready ") and self._spares:
                     self._preload = message[6:].decode("utf-8", "replace")
-                    if self._spare is None:
+                    if self._spare is None and not stop.asked:
                         self._spare = self._start(spare=True)
             self._reap()
             status = current.proc.poll()

@@ -12,7 +12,7 @@ made during a restart wait in the backlog instead of being refused.
 Rule 3: a child whose application fails to import keeps watching, so fixing the file
 restarts it; the parent never imports the application at all.  The first child is told
 it is the first (``DEVSERVE_FIRST_START``): its failure to load ends devserve, as
-``flask run``'s does, with :data:`LOAD_FAILED_CODE`.
+``flask run``'s does, with :data:`~devserve.dev.children.LOAD_FAILED_CODE`.
 Rule 4: the parent owns stopping.  SIGINT or SIGTERM (a shell's background job may
 ignore SIGINT, so the children are always sent SIGTERM) closes the parent's listening
 sockets, stops every child (the serving one, those retiring, the spare), and kills
@@ -316,10 +316,11 @@ def restart_with_reloader(
     *,
     spare: bool = True,
 ) -> int:
-    """Run this program again as a child until it exits with anything but :data:`RESTART_CODE`.
+    """Run this program again as a child until it exits with anything but the restart status.
 
-    The child gets ``WERKZEUG_RUN_MAIN=true`` and the *sockets*, which stay open
-    here until a stop is asked.  A child that saw a change and stopped accepting
+    The restart status is :data:`~devserve.dev.children.RESTART_CODE`.  The child
+    gets ``WERKZEUG_RUN_MAIN=true`` and the *sockets*, which stay open here until a
+    stop is asked.  A child that saw a change and stopped accepting
     says so, and its successor starts at once, while it finishes its requests in
     flight; with *spare*, the successor was started ahead (:mod:`devserve.dev.spare`).
     Returns 0 once SIGINT or SIGTERM has stopped it (after calling *stopped* with
