@@ -19,15 +19,14 @@ again.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import importlib.abc
-import importlib.machinery
 import os
-import site
 import sys
-import sysconfig
 from collections.abc import Iterator, Sequence
-from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
 
 __all__ = ["PRELOAD_VARIABLE", "SPARE_VARIABLE", "await_turn", "library_modules"]
 
@@ -39,6 +38,9 @@ _RESTART_CODE = 3  # devserve.dev.children.RESTART_CODE (that module imports thi
 
 
 def _library_roots() -> tuple[str, ...]:
+    import site  # here: every child imports this module, few need these
+    import sysconfig
+
     paths = sysconfig.get_paths()
     roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
     with contextlib.suppress(AttributeError):
@@ -68,15 +70,18 @@ def library_modules() -> list[str]:
     return names
 
 
-class _LibrariesOnly(importlib.abc.MetaPathFinder):
-    """Refuse to import anything found outside the library directories."""
+class _LibrariesOnly:
+    """Refuse to import anything found outside the library directories.
+
+    A meta path finder (:class:`importlib.abc.MetaPathFinder`'s protocol).
+    """
 
     def __init__(self, roots: Sequence[str]) -> None:
         self._roots = roots
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
+    ) -> ModuleSpec | None:
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
                 continue
@@ -105,6 +110,8 @@ def _libraries_only() -> Iterator[None]:
 
 
 def _preload(names: Sequence[str]) -> None:
+    import importlib
+
     with _libraries_only():
         for name in names:
             if name and name not in sys.modules:

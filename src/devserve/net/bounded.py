@@ -889,6 +889,13 @@ class BoundedHTTPServer(HTTPServer):
         with self._records_lock:
             records = list(self._records.values())
         for record in records:
+            if record.handler is None and not record.busy and record.body is None:
+                # Accepted, its first request sent but not read yet: a request in
+                # flight for the client, served within the grace rather than cut.
+                self._readable(record.fd)
+        with self._records_lock:
+            records = list(self._records.values())
+        for record in records:
             if record.body is not None and not record.busy:
                 self._dispatch(record)  # a request in flight: its handler reads the rest
             elif record.tail is not None and not record.busy:
