@@ -6,11 +6,14 @@ Usage (from the repository root, with the project's virtual environment)::
     python bench/devloop.py -n 10 --json devloop.json
 
 Each round starts each server fresh, on 127.0.0.1 at a free port, in a new temporary
-project holding a one-route Flask app (``app.py``), and measures, alternating the two
+project holding a two-route Flask app (``app.py``), and measures, alternating the two
 servers (the first alternating from round to round):
 
 - **save → new code**: ``app.py`` is rewritten with a new version string; the time
   from the write to the first response that carries it (asked every 5 ms);
+- **save during a request → new code**: the same, while a request to a route that
+  takes 1 s is in flight (sent 0.2 s before the save); and whether that request was
+  **cut** (no complete ``200`` with the old version) instead of finished;
 - **syntax error → error page**: a line that cannot compile is appended; the time to
   the first ``500`` answer;
 - **fix → new code**: the line is removed again; the time to the fixed version;
@@ -40,12 +43,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 from procstat import read_stat, sample_tree
 
-APP = """from flask import Flask
+APP = """import time
+
+from flask import Flask
 
 app = Flask(__name__)
 VERSION = "{version}"
@@ -54,12 +60,25 @@ VERSION = "{version}"
 @app.get("/")
 def index():
     return VERSION
+
+
+@app.get("/slow")
+def slow():
+    time.sleep(1.0)
+    return VERSION
 """
 LIMIT = 10.0
 POLL = 0.005
 SERVERS = ("devserve", "flask")
-MEASURES = ("save → new code", "syntax error → error page", "fix → new code", "SIGTERM → port free")
-TARGETS = {"save → new code": 0.25, "syntax error → error page": 0.5, "SIGTERM → port free": 1.0}
+MEASURES = (
+    "save → new code", "save during a request → new code", "syntax error → error page",
+    "fix → new code", "SIGTERM → port free",
+)  # fmt: skip
+COUNTS = ("requests cut at a save", "left running")
+TARGETS = {
+    "save → new code": 0.25, "save during a request → new code": 0.25,
+    "syntax error → error page": 0.5, "SIGTERM → port free": 1.0,
+}  # fmt: skip
 
 
 def free_port() -> int:
@@ -68,11 +87,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def ask(port: int) -> tuple[int, bytes] | None:
-    """One ``GET /``: its status and body, or ``None`` if nothing answered."""
+def ask(port: int, path: str = "/") -> tuple[int, bytes] | None:
+    """One ``GET``: its status and body, or ``None`` if nothing answered."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-            sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(
+                b"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % path.encode()
+            )
             data = b""
             while chunk := sock.recv(65536):
                 data += chunk
@@ -144,6 +165,16 @@ def one_round(server: str) -> dict[str, float | None]:
             source.write_text(APP.format(version="v2"))
             figures["save → new code"] = until(port, b"v2", started)
             time.sleep(0.5)
+            answers: list[tuple[int, bytes] | None] = []
+            request = threading.Thread(target=lambda: answers.append(ask(port, "/slow")))
+            request.start()
+            time.sleep(0.2)  # in flight
+            started = time.monotonic()
+            source.write_text(APP.format(version="v2b"))
+            figures["save during a request → new code"] = until(port, b"v2b", started)
+            request.join(LIMIT)
+            figures["requests cut at a save"] = float(answers != [(200, b"v2")])
+            time.sleep(0.5)
             started = time.monotonic()
             source.write_text(APP.format(version="v3") + "def broken(:\n")
             figures["syntax error → error page"] = until(port, 500, started)
@@ -188,13 +219,13 @@ def main() -> int:
 
 def report(runs: dict[str, list[dict[str, float | None]]], rounds: int) -> str:
     lines = [
-        "Development loop of a one-route Flask app, %d rounds each, medians (min-max); "
+        "Development loop of a small Flask app, %d rounds each, medians (min-max); "
         "Python %s." % (rounds, sys.version.split()[0]),
         "",
         "| measure | devserve | flask run | target (devserve) |",
         "|---|---|---|---|",
     ]
-    for measure in (*MEASURES, "left running"):
+    for measure in (*MEASURES, *COUNTS):
         cells = [cell([run.get(measure) for run in runs[name]], measure) for name in SERVERS]
         target = TARGETS.get(measure)
         verdict = "—"
@@ -212,6 +243,8 @@ def cell(values: list[float | None], measure: str) -> str:
     timeouts = len(values) - len(known)
     if measure == "left running":
         return "%d processes" % int(sum(known))
+    if measure in COUNTS:
+        return "%d of %d" % (int(sum(known)), len(values))
     if not known:
         return "timeout x%d" % timeouts
     text = "%.3f s (%.3f-%.3f)" % (statistics.median(known), min(known), max(known))

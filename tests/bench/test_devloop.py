@@ -31,10 +31,13 @@ def test_one_round_measures_every_step_for_both_servers() -> None:
         for line in result.stdout.splitlines()
         if line.startswith("| ") and not line.startswith("| measure")
     }
-    for measure in ("save → new code", "syntax error → error page", "fix → new code",
+    for measure in ("save → new code", "save during a request → new code",
+                    "syntax error → error page", "fix → new code",
                     "SIGTERM → port free"):  # fmt: skip
         for value in rows[measure]:
             assert "timeout" not in value, (measure, value)
             assert value.endswith(")"), (measure, value)
             assert float(value.split(" s ")[0]) > 0
     assert rows["left running"] == ["0 processes", "0 processes"]
+    assert rows["requests cut at a save"][0] == "0 of 1"  # devserve finishes it
+    assert rows["requests cut at a save"][1] in ("0 of 1", "1 of 1")

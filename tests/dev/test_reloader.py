@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from devserve.dev.reloader import RESTART_CODE, ChangeWatcher, serve_until_changed, watch
-from support.processes import alive, child_of, free_port, interrupt, port_free
+from support.processes import alive, child_of, children_of, free_port, interrupt, port_free
 
 TIMEOUT = 10
 
@@ -174,20 +174,23 @@ def ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def reloading(project: Path, port: int, *, background: bool = False) -> subprocess.Popen[Any]:
+def reloading(
+    project: Path, port: int, *extra: str, background: bool = False
+) -> subprocess.Popen[Any]:
     """Start ``devserve --app reloadme:app --reload`` on *port* in *project*."""
-    argv = [sys.executable, "-m", "devserve", "--app", "reloadme:app", "--reload", "-q", str(port)]
+    argv = [sys.executable, "-m", "devserve", "--app", "reloadme:app", "--reload", "-q", *extra]
+    argv.append(str(port))
     return subprocess.Popen(
         argv, cwd=project, env=bytecode_on(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         preexec_fn=ignore_sigint if background else None,
     )  # fmt: skip
 
 
-def answer(port: int, accept: str = "*/*") -> tuple[int, bytes]:
+def answer(port: int, accept: str = "*/*", path: str = "/") -> tuple[int, bytes]:
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
         sock.sendall(
-            b"GET / HTTP/1.1\r\nHost: localhost\r\nAccept: %s\r\nConnection: close\r\n\r\n"
-            % accept.encode()
+            b"GET %s HTTP/1.1\r\nHost: localhost\r\nAccept: %s\r\nConnection: close\r\n\r\n"
+            % (path.encode(), accept.encode())
         )
         data = b""
         while chunk := sock.recv(65536):
@@ -238,25 +241,168 @@ def test_sigterm_stops_a_background_reloader_and_its_child(project: Path) -> Non
     assert b"Keyboard interrupt" not in out + err
 
 
-def test_a_child_never_outlives_its_killed_parent(project: Path) -> None:
+def children_of_at_least(parent: int, count: int) -> list[int]:
+    """Wait until *parent* has *count* living children; return them all."""
+    deadline = time.monotonic() + TIMEOUT
+    while len(found := children_of(parent)) < count:
+        assert time.monotonic() < deadline, "%d children, not %d" % (len(found), count)
+        time.sleep(0.05)
+    return found
+
+
+def test_no_child_nor_spare_outlives_its_killed_parent(project: Path) -> None:
     port = free_port()
     proc = reloading(project, port)
-    child = 0
+    children: list[int] = []
     try:
         wait_for(port, b"v1 true")
-        child = child_of(proc.pid)
+        children = children_of_at_least(proc.pid, 2)  # the serving child and the spare
         proc.kill()
         proc.wait(TIMEOUT)
         deadline = time.monotonic() + 3.0
-        while alive(child) and time.monotonic() < deadline:
+        while any(map(alive, children)) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not alive(child)
+        assert not any(map(alive, children))
         assert port_free(port)
     finally:
-        for pid in (proc.pid, child):
+        for pid in (proc.pid, *children):
             if pid and alive(pid):
-                os.kill(pid, signal.SIGKILL)  # the child holds the pipes: end it too
+                os.kill(pid, signal.SIGKILL)  # the children hold the pipes: end them too
         proc.communicate(timeout=TIMEOUT)
+
+
+SLOW_APP = """
+import time
+VERSION = {version!r}
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(float(environ["QUERY_STRING"] or 1.5))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [VERSION.encode()]
+"""
+
+
+def in_flight(port: int, path: str) -> tuple[threading.Thread, list[tuple[int, bytes]]]:
+    """Ask *path* in a thread; the answer lands in the list."""
+    answers: list[tuple[int, bytes]] = []
+    thread = threading.Thread(target=lambda: answers.append(answer(port, path=path)))
+    thread.start()
+    return thread, answers
+
+
+def test_a_save_serves_new_code_while_a_request_in_flight_ends_with_the_old(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "reloadme.py").write_text(SLOW_APP.format(version="v1"))
+    port = free_port()
+    proc = reloading(tmp_path, port, "--grace", "3")
+    try:
+        wait_for(port, b"v1")
+        slow, answers = in_flight(port, "/slow?1.5")
+        time.sleep(0.3)  # the request is in flight
+        saved = time.monotonic()
+        (tmp_path / "reloadme.py").write_text(SLOW_APP.format(version="v2"))
+        wait_for(port, b"v2")
+        took = time.monotonic() - saved
+        assert slow.is_alive(), "the new code waited for the old request (%.2f s)" % took
+        slow.join(TIMEOUT)
+    finally:
+        interrupt(proc)
+    assert answers == [(200, b"v1")]  # finished by the old child, with the old code
+    assert took < 1.0, took
+
+
+def test_a_reload_burst_refuses_and_cuts_nothing(tmp_path: Path) -> None:
+    (tmp_path / "reloadme.py").write_text(SLOW_APP.format(version="v0"))
+    port = free_port()
+    proc = reloading(tmp_path, port, "--grace", "3")
+    answers: list[tuple[int, bytes]] = []
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def client(path: str) -> None:
+        while not done.is_set():
+            try:
+                answers.append(answer(port, path=path))
+            except (OSError, IndexError, ValueError) as error:
+                failures.append(error)
+
+    try:
+        wait_for(port, b"v0")
+        clients = [threading.Thread(target=client, args=(path,)) for path in
+                   ("/", "/", "/slow?0.4", "/slow?2")]  # fmt: skip
+        for thread in clients:
+            thread.start()
+        waits = []
+        for version in ("v1", "v2", "v3", "v4", "v5"):
+            time.sleep(0.3)
+            (tmp_path / "reloadme.py").write_text(SLOW_APP.format(version=version))
+            waits.append(wait_for(port, version.encode()))
+        done.set()
+        for thread in clients:
+            thread.join(TIMEOUT)
+    finally:
+        done.set()
+        interrupt(proc)
+    assert not failures
+    assert {status for status, _ in answers} == {200}
+    assert {body for _, body in answers} <= {b"v0", b"v1", b"v2", b"v3", b"v4", b"v5"}
+    # Requests of two seconds in flight all along never hold the next code back.
+    assert max(waits) < 1.2, waits
+
+
+def test_sigterm_during_the_overlap_stops_both_children(tmp_path: Path) -> None:
+    (tmp_path / "reloadme.py").write_text(SLOW_APP.format(version="v1"))
+    port = free_port()
+    proc = reloading(tmp_path, port, "--grace", "3", background=True)
+    tree: list[int] = []
+    try:
+        wait_for(port, b"v1")
+        slow, answers = in_flight(port, "/slow?1.5")
+        time.sleep(0.3)
+        (tmp_path / "reloadme.py").write_text(SLOW_APP.format(version="v2"))
+        wait_for(port, b"v2")
+        tree = children_of_at_least(proc.pid, 2)  # the old one finishing, the new one
+        tree += [pid for child in tree for pid in children_of(child)]
+        proc.terminate()
+        proc.communicate(timeout=TIMEOUT)
+        slow.join(TIMEOUT)
+    finally:
+        for pid in (proc.pid, *tree):
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == 0
+    assert not [pid for pid in tree if alive(pid)]
+    assert port_free(port)
+    assert answers == [(200, b"v1")]  # the retiring child finished it within the grace
+
+
+def test_a_spare_imports_libraries_only_and_waits_for_go(tmp_path: Path) -> None:
+    (tmp_path / "mine.py").write_text("import sys\nsys.stderr.write('imported mine')\n")
+    code = (
+        "import sys; from devserve.dev.spare import await_turn; await_turn();"
+        "print('colorsys' in sys.modules, 'mine' in sys.modules)"
+    )
+    go_end, go = os.pipe()
+    env = {**os.environ, "WERKZEUG_RUN_MAIN": "true", "DEVSERVE_SPARE": str(go_end),
+           "DEVSERVE_PRELOAD": "mine,colorsys,no_such_module"}  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, pass_fds=[go_end],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    os.close(go_end)
+    try:
+        time.sleep(0.5)
+        assert proc.poll() is None  # waiting
+        os.write(go, b"g")
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        os.close(go)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert out == b"True False\n", err
+    assert b"imported mine" not in err
 
 
 def test_same_size_edits_within_a_second_are_served(project: Path) -> None:

@@ -52,13 +52,21 @@ def alive(pid: int) -> bool:
     return fields is not None and fields[0] != "Z"
 
 
-def child_of(parent: int) -> int:
-    """The pid of a child of *parent* (Linux's /proc)."""
+def children_of(parent: int) -> list[int]:
+    """The pids of the living children of *parent* (Linux's /proc)."""
+    found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             fields = _stat_fields(int(entry.name))
-            if fields is not None and int(fields[1]) == parent:
-                return int(entry.name)
+            if fields is not None and int(fields[1]) == parent and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def child_of(parent: int) -> int:
+    """The pid of a child of *parent* (Linux's /proc)."""
+    for pid in children_of(parent):
+        return pid
     raise AssertionError("no child of %d" % parent)
 
 

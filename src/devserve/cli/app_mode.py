@@ -31,6 +31,7 @@ from ..dev.reloader import (
     restart_with_reloader,
     serve_until_changed,
 )
+from ..dev.spare import await_turn
 from ..handler.base import BaseHTTPRequestHandler
 from ..mount.table import MountTable, is_handler
 from ..wsgi.handler import WSGIHandler
@@ -124,6 +125,8 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
         finally:
             for server in servers:
                 server.server_close()  # a Unix socket's file goes with the parent
+    if child:
+        await_turn(options.env_files)  # a spare: until the parent says go
     sockets = inherited_sockets() if child else []
     if sockets:
         servers = []
@@ -174,7 +177,7 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
         # stylesheets only is swapped in place without one.
         return serve_until_changed(
             lambda: _start(servers), lambda: _stop(servers, live), watcher,
-            on_change=_swap_stylesheets(live) if live is not None else None,
+            on_change=_swap_stylesheets(live) if live is not None else None, servers=servers,
         )  # fmt: skip
     if live is not None:
         live.start()

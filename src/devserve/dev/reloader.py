@@ -12,16 +12,25 @@ made during a restart wait in the backlog instead of being refused.
 Rule 3: a child whose application fails to import keeps watching, so fixing the file
 restarts it; the parent never imports the application at all.  The first child is told
 it is the first (``DEVSERVE_FIRST_START``): its failure to load ends devserve, as
-``flask run``'s does, with :data:`LOAD_FAILED_CODE`.
+``flask run``'s does, with :data:`~devserve.dev.children.LOAD_FAILED_CODE`.
 Rule 4: the parent owns stopping.  SIGINT or SIGTERM (a shell's background job may
-ignore SIGINT, so the child is always sent SIGTERM) closes the parent's listening
-sockets, stops the child, and kills it past :data:`STOP_GRACE` seconds; a second
-signal kills it at once.  A child never outlives its parent: it holds the read end of
-a pipe whose write end only the parent has (``DEVSERVE_LIFELINE``), and stops when it
-reads the end of it, however the parent died.
+ignore SIGINT, so the children are always sent SIGTERM) closes the parent's listening
+sockets, stops every child (the serving one, those retiring, the spare), and kills
+them past :data:`STOP_GRACE` seconds beyond the grace; a second signal kills them at
+once.  A child never outlives its parent: it holds the read end of a pipe whose write
+end only the parent has (``DEVSERVE_LIFELINE``), and stops when it reads the end of
+it, however the parent died.
 Rule 5: a restart never runs stale bytecode: Python trusts a ``__pycache__`` entry whose
 source has the same size and modification second, so the changed sources' entries are
-removed before the next child starts.
+removed before the next child imports anything.
+Rule 6: a reload overlaps: the child that saw a change stops accepting (its servers'
+``stop_accepting``), and only then tells the parent (``handoff`` on its
+``DEVSERVE_REPORT`` pipe), which starts the next child at once, while the old one
+finishes its requests in flight within the grace and exits.  Two children never
+accept at once; new connections wait in the backlog for the next one.  The next child
+is a spare started ahead when one is ready (:mod:`devserve.dev.spare`): each child
+says when it serves (``ready``, with the library modules it imported), and the
+parent starts the spare then.
 """
 
 from __future__ import annotations
@@ -32,11 +41,20 @@ import os
 import queue
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Protocol
+
+from .children import (
+    FIRST_VARIABLE,
+    LOAD_FAILED_CODE,
+    REPORT_VARIABLE,
+    RESTART_CODE,
+    Family,
+)
+from .spare import library_modules
 
 __all__ = [
     "DEFAULT_EXCLUDE",
@@ -45,6 +63,7 @@ __all__ = [
     "LOAD_FAILED_CODE",
     "RESTART_CODE",
     "STOP_GRACE",
+    "Accepting",
     "ChangeWatcher",
     "forget_bytecode",
     "inherited_sockets",
@@ -55,10 +74,6 @@ __all__ = [
     "watch_lifeline",
 ]
 
-#: The exit status with which a child asks its parent to start it again.
-RESTART_CODE = 3
-#: The exit status with which the first child says the application cannot be loaded.
-LOAD_FAILED_CODE = 4
 #: Seconds the parent gives a stopping child beyond the server's grace, before SIGKILL.
 STOP_GRACE = 1.5
 #: What is watched by default: Python sources.
@@ -77,7 +92,8 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
 )  # fmt: skip
 _FDS_VARIABLE = "DEVSERVE_SERVER_FDS"
 _LIFELINE_VARIABLE = "DEVSERVE_LIFELINE"
-_FIRST_VARIABLE = "DEVSERVE_FIRST_START"
+# Seconds a child waits for its servers to stop accepting before it hands over.
+_HANDOFF_WITHIN = 1.0
 # watchfiles says it is watching by yielding once, at the latest after this many ms.
 _READY_WITHIN_MS = 50
 _Snapshot = dict[str, tuple[int, int]]
@@ -90,7 +106,7 @@ def is_running_from_reloader() -> bool:
 
 def is_first_start() -> bool:
     """Whether this reloader child is the first its parent started."""
-    return is_running_from_reloader() and os.environ.get(_FIRST_VARIABLE) == "1"
+    return is_running_from_reloader() and os.environ.get(FIRST_VARIABLE) == "1"
 
 
 def watch_lifeline(on_parent_gone: Callable[[], None]) -> None:
@@ -297,55 +313,56 @@ def restart_with_reloader(
     sockets: Sequence[socket.socket],
     grace: float = 1.0,
     stopped: Callable[[int], None] | None = None,
+    *,
+    spare: bool = True,
 ) -> int:
-    """Run this program again as a child until it exits with anything but :data:`RESTART_CODE`.
+    """Run this program again as a child until it exits with anything but the restart status.
 
-    The child gets ``WERKZEUG_RUN_MAIN=true`` and the *sockets*, which stay open
-    here until a stop is asked.  Returns 0 once SIGINT or SIGTERM has stopped it
-    (after calling *stopped* with the signal), 1 when the first child could not
-    load the application, else the child's status.  *grace* is the server's own
-    grace for requests in flight.
+    The restart status is :data:`~devserve.dev.children.RESTART_CODE`.  The child
+    gets ``WERKZEUG_RUN_MAIN=true`` and the *sockets*, which stay open here until a
+    stop is asked.  A child that saw a change and stopped accepting
+    says so, and its successor starts at once, while it finishes its requests in
+    flight; with *spare*, the successor was started ahead (:mod:`devserve.dev.spare`).
+    Returns 0 once SIGINT or SIGTERM has stopped it (after calling *stopped* with
+    the signal), 1 when the first child could not load the application, else the
+    child's status.  *grace* is the server's own grace for requests in flight.
     """
     fds = [s.fileno() for s in sockets]
     for sock in sockets:
         sock.set_inheritable(True)
-    lifeline, keep = os.pipe()  # the child reads; only this process holds the write end
+    lifeline, keep = os.pipe()  # the children read; only this process holds the write end
     env = {**os.environ, "WERKZEUG_RUN_MAIN": "true", _FDS_VARIABLE: ",".join(map(str, fds))}
     env[_LIFELINE_VARIABLE] = str(lifeline)
-    argv = [sys.executable, *sys.orig_argv[1:]]
-    stop = _ParentStop(sockets, grace + STOP_GRACE)
-    first = True
+    family = Family(
+        [sys.executable, *sys.orig_argv[1:]], env, [*fds, lifeline], grace + STOP_GRACE, spare
+    )
+    stop = _ParentStop(sockets, family)
     try:
         with stop.installed():
-            while not stop.asked:
-                env[_FIRST_VARIABLE] = "1" if first else ""
-                first = False
-                status = stop.run(subprocess.Popen(argv, env=env, pass_fds=[*fds, lifeline]))
-                if stop.asked:
-                    if stopped is not None:
-                        stopped(stop.signum)
-                    return 0
-                if status == LOAD_FAILED_CODE:
-                    return 1
-                if status != RESTART_CODE:
-                    return 0 if status == -signal.SIGINT else status
+            status = family.run(stop)
+            family.end(stop)
+        if stop.asked:
+            if stopped is not None:
+                stopped(stop.signum)
             return 0
+        return status
     finally:
+        family.end(stop)
         os.close(lifeline)
         os.close(keep)
 
 
 class _ParentStop:
-    """The reloader's answer to SIGINT and SIGTERM: close the sockets, stop the child."""
+    """The reloader's answer to SIGINT and SIGTERM: close the sockets, stop the children."""
 
-    def __init__(self, sockets: Sequence[socket.socket], patience: float) -> None:
+    def __init__(self, sockets: Sequence[socket.socket], family: Family) -> None:
         self._sockets = sockets
-        self._patience = patience
-        self._child: subprocess.Popen[bytes] | None = None
+        self._family = family
         self.asked = 0  # signals received
         #: The first signal received.
         self.signum = 0
-        self._deadline: float | None = None
+        #: When the children still running are killed, once a stop is asked.
+        self.deadline: float | None = None
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[None]:
@@ -361,35 +378,42 @@ class _ParentStop:
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.asked += 1
+        children = list(self._family.children)
         if self.asked == 1:
             self.signum = signum
-        child = self._child
-        if self.asked == 1:
             for sock in self._sockets:
-                sock.close()  # the port is free once the child has closed its copy too
-            self._deadline = time.monotonic() + self._patience
-            if child is not None:
-                with contextlib.suppress(OSError):
-                    child.send_signal(signal.SIGTERM)  # SIGINT may be ignored there
-        elif child is not None:
-            with contextlib.suppress(OSError):
-                child.kill()  # a second Ctrl+C: at once
-
-    def run(self, child: subprocess.Popen[bytes]) -> int:
-        """Wait for *child*; past the deadline a stop sets, kill it.  Return its status."""
-        self._child = child
-        if self.asked:
-            child.send_signal(signal.SIGTERM)
-        while True:
-            try:
-                return child.wait(timeout=0.1)
-            except subprocess.TimeoutExpired:
-                deadline = self._deadline
-                if deadline is not None and time.monotonic() > deadline:
-                    child.kill()
+                sock.close()  # the port is free once the children have closed their copies
+            self.deadline = time.monotonic() + self._family.patience
+            for child in children:
+                child.signal(signal.SIGTERM)  # SIGINT may be ignored there
+        else:
+            for child in children:
+                child.signal(signal.SIGKILL)  # a second Ctrl+C: at once
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Accepting(Protocol):
+    """A server a reloader's child can stop accepting, its requests in flight going on."""
+
+    def stop_accepting(self, timeout: float | None = None) -> bool: ...
+
+
+def _report(message: bytes) -> None:
+    """Tell the reloader's parent *message* (a line), if this child has one to tell."""
+    value = os.environ.get(REPORT_VARIABLE, "") if is_running_from_reloader() else ""
+    if value:
+        with contextlib.suppress(OSError):
+            os.write(int(value), message + b"\n")
+
+
+def _handed_over(servers: Sequence[Accepting]) -> bool:
+    """Stop *servers* accepting; once none does, ask the parent for the next child now."""
+    if not all(server.stop_accepting(_HANDOFF_WITHIN) for server in servers):
+        return False  # the next child starts once this one has exited
+    _report(b"handoff")
+    return True
 
 
 def serve_until_changed(
@@ -398,6 +422,7 @@ def serve_until_changed(
     watcher: ChangeWatcher,
     *,
     on_change: Callable[[set[str]], bool] | None = None,
+    servers: Sequence[Accepting] = (),
 ) -> int:
     """In the child: run *serve* in a thread until *watcher* sees a change; return 3.
 
@@ -405,11 +430,14 @@ def serve_until_changed(
     *serve* may be ``None`` (the application failed to load): then only the
     watching is done, and the next edit restarts the child.  *on_change*, when
     given, sees each set of changed paths first and returns true when it dealt
-    with them without a restart (live reload swapping a stylesheet).
+    with them without a restart (live reload swapping a stylesheet).  On a change,
+    *servers* stop accepting at once and the parent starts the next child, while
+    *shutdown* lets the requests in flight finish.
     """
     watcher.ready.wait()
     if serve is not None:
         threading.Thread(target=serve, name="devserve-serve", daemon=True).start()
+    _report(b"ready " + ",".join(library_modules()).encode())
     # SIGTERM (what the parent sends), SIGINT, or the parent's death end the wait.
     watch_lifeline(watcher.interrupt)
     with _interrupting(watcher):
@@ -426,17 +454,34 @@ def serve_until_changed(
             shutdown()
             return 0
     watcher.stop()
-    forget_bytecode(changed)
-    shown = sorted(changed)
-    sys.stderr.write(
-        " * Detected change in %s%s, reloading\n"
-        % (
-            ", ".join(repr(p) for p in shown[:3]),
-            " and %d more" % (len(shown) - 3) if len(shown) > 3 else "",
+    forget_bytecode(changed)  # before the next child imports anything
+    with _ignoring_stops():
+        _handed_over(servers)
+        shown = sorted(changed)
+        sys.stderr.write(
+            " * Detected change in %s%s, reloading\n"
+            % (
+                ", ".join(repr(p) for p in shown[:3]),
+                " and %d more" % (len(shown) - 3) if len(shown) > 3 else "",
+            )
         )
-    )
-    shutdown()
+        # Bounded by the grace; the parent kills this child past it.
+        shutdown()
     return RESTART_CODE
+
+
+@contextlib.contextmanager
+def _ignoring_stops() -> Iterator[None]:
+    """Let SIGINT and SIGTERM not cut the requests a retiring child finishes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager

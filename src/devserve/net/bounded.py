@@ -265,6 +265,8 @@ class BoundedHTTPServer(HTTPServer):
         self._lingering: dict[int, tuple[socket.socket, float]] = {}
         self._stopped = threading.Event()
         self._stopped.set()
+        self._not_accepting = threading.Event()
+        self._not_accepting.set()
         super().__init__(*args, **kwargs)
         policy = self.RequestHandlerClass
         self._policy: ParsingPolicy | None = policy if isinstance(policy, ParsingPolicy) else None
@@ -374,6 +376,7 @@ class BoundedHTTPServer(HTTPServer):
         server stops gracefully: see :meth:`shutdown`.
         """
         self._stopped.clear()
+        self._not_accepting.clear()
         listener = self.socket
         poller = self._poller = make_poller()
         wake_r, self._wake_w = socket.socketpair()
@@ -406,6 +409,7 @@ class BoundedHTTPServer(HTTPServer):
                 poller.forget(waking)  # the drain polls for files still being sent
                 if self.close_listener_on_stop:
                     self.socket.close()  # after forget: a shared listener would stay armed
+                self._not_accepting.set()
                 self._drain()
         finally:
             self._running = False
@@ -437,6 +441,19 @@ class BoundedHTTPServer(HTTPServer):
         if self._wake_w is not None:
             with contextlib.suppress(OSError):
                 self._wake_w.send(b"\0")
+
+    def stop_accepting(self, timeout: float | None = None) -> bool:
+        """Ask the server to stop (:meth:`request_stop`); wait until it accepts no more.
+
+        Connections made from then on wait in the listening socket's backlog for
+        whoever listens next (a reloader's next process), while requests in flight
+        go on for the grace period.  Returns whether that point was reached within
+        *timeout* seconds.
+
+        .. versionadded:: 0.1
+        """
+        self.request_stop()
+        return self._not_accepting.wait(timeout)
 
     def _accept(self) -> None:
         if self._stop_requested:
@@ -869,6 +886,13 @@ class BoundedHTTPServer(HTTPServer):
     def _drain(self) -> None:
         """Close idle connections, give busy ones the grace period, then shut them."""
         self._draining = True
+        with self._records_lock:
+            records = list(self._records.values())
+        for record in records:
+            if record.handler is None and not record.busy and record.body is None:
+                # Accepted, its first request sent but not read yet: a request in
+                # flight for the client, served within the grace rather than cut.
+                self._readable(record.fd)
         with self._records_lock:
             records = list(self._records.values())
         for record in records:
