@@ -58,7 +58,7 @@ class Mount(NamedTuple):
     application: WSGIApplication | None = None
     #: The directory a files handler serves, when the table was given a path.
     directory: str | None = None
-    #: The backend a proxy forwards to, when the table was given a :class:`Proxy`.
+    #: The backend a proxy forwards to, when the table was given a :class:`~devserve.Proxy`.
     proxy: Proxy | None = None
 
 

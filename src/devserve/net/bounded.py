@@ -30,7 +30,7 @@ a byte-identical head is then answered by the I/O thread, for as long as the ans
 says it holds, without a worker; anything else goes to a worker as before.
 Rule 2d: a connection that stopped speaking HTTP (a WebSocket through a proxy) is relayed
 to its peer socket by the I/O thread (:class:`~devserve.net.contract.RelayHost`,
-:class:`~devserve.net.relay.Tunnel`) until either closes, costing two file descriptors
+``devserve.net.relay.Tunnel``) until either closes, costing two file descriptors
 and no worker; bytes that wait past the handler's ``timeout`` for a socket that takes
 none end it.
 Rule 3: a connection has one owner at a time, handed over through the contract of
