@@ -334,7 +334,34 @@ CONCURRENCY = Scenario(
     resources=True,
 )
 
+# -- proxy-hello (issue 14) --------------------------------------------------------
+
+PROXY_HELLO = Scenario(
+    name="proxy-hello",
+    title="plain WSGI hello on devserve, asked directly and through devserve's --proxy",
+    servers=(
+        Server("devserve", _script("wsgi_hello.py", "--impl", "devserve", "--app", "plain"),
+               requires=("devserve.wsgi.handler",), note="devserve.make_server, asked directly"),
+        Server("devserve-proxy", _script("proxy_hello.py"), requires=("devserve.proxy.handler",),
+               note="a Proxy mounted at / in front of the same server (both on the server core)"),
+    ),
+    variants=(Variant("keep-alive"),),
+    ratio_against=("devserve",),
+    targets=(
+        Target("keep-alive", "devserve-proxy", "rps", "devserve", at_least=0.4,
+               source="issue 14"),
+    ),
+)  # fmt: skip
+
 SCENARIOS: dict[str, Scenario] = {
     scenario.name: scenario
-    for scenario in (HANDLER_HELLO, STATIC, WSGI_HELLO, FLASK_HELLO, HANDLER_APP, CONCURRENCY)
+    for scenario in (
+        HANDLER_HELLO,
+        STATIC,
+        WSGI_HELLO,
+        FLASK_HELLO,
+        HANDLER_APP,
+        CONCURRENCY,
+        PROXY_HELLO,
+    )
 }

@@ -26,8 +26,9 @@ ALLOWED = {
     "wsgi": {"http11", "net", "handler"},
     "dev": {"http11", "net", "handler", "files", "wsgi"},
     "testing": {"http11", "net", "handler", "wsgi"},
-    "mount": {"http11", "net", "handler", "files", "cgi", "wsgi"},
-    "cli": {"http11", "net", "handler", "files", "cgi", "wsgi", "dev", "mount"},
+    "proxy": {"http11", "net", "handler"},
+    "mount": {"http11", "net", "handler", "files", "cgi", "wsgi", "proxy"},
+    "cli": {"http11", "net", "handler", "files", "cgi", "wsgi", "dev", "mount", "proxy"},
 }
 # The facade (the public names, loaded on first use), the version, python -m devserve.
 TOP_LEVEL = {"__init__", "__main__", "version"}

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .mount.table import MountTable
     from .net.bounded import BoundedHTTPServer, BoundedHTTPSServer
     from .net.servers import HTTPServer, HTTPSServer, ThreadingHTTPServer, ThreadingHTTPSServer
+    from .proxy.handler import Proxy
     from .testing.server_thread import ServerThread, serve_in_thread
     from .wsgi.handler import WSGIHandler
     from .wsgi.handler_app import HandlerApp
@@ -51,6 +52,7 @@ __all__ = [
     "LiveReload",
     "LiveReloadMiddleware",
     "MountTable",
+    "Proxy",
     "ServerThread",
     "SimpleHTTPRequestHandler",
     "ThreadingHTTPSServer",
@@ -78,6 +80,7 @@ _HOMES = {
     "LiveReload": "dev.livereload",
     "LiveReloadMiddleware": "dev.injection",
     "MountTable": "mount.table",
+    "Proxy": "proxy.handler",
     "ServerThread": "testing.server_thread",
     "SimpleHTTPRequestHandler": "files.handler",
     "ThreadingHTTPSServer": "net.servers",

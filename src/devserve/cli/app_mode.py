@@ -42,7 +42,7 @@ from .apploader import AppLoadError, error_app, load_app, load_target
 from .banner import print_banner
 from .files_mode import directory_handler, mounted_directories, served_root
 from .listen import listen
-from .mounts import PYTHON, MountSpec, mount_all, python_mounts
+from .mounts import CGI, DIRECTORY, PYTHON, MountSpec, mount_all, python_mounts
 from .profile import Profile, configured
 from .runner import run, shutdown_line, start_threads, stop_all
 
@@ -86,7 +86,7 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     root = None if options.spec else served_root(options.directory)
     watched = [os.getcwd()]
     if options.livereload:
-        watched += [spec.target for spec in options.mounts if spec.kind != PYTHON]
+        watched += [spec.target for spec in options.mounts if spec.kind in (DIRECTORY, CGI)]
         if root is not None:
             watched.append(root)
     live = None

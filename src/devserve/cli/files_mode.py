@@ -22,7 +22,7 @@ from ..net.servers import HTTPServer, ThreadingHTTPServer
 from . import devloop
 from .banner import print_banner
 from .listen import listen
-from .mounts import MountSpec, mount_all
+from .mounts import CGI, DIRECTORY, MountSpec, mount_all
 from .profile import Profile, UsageError, configured
 from .runner import run
 
@@ -101,7 +101,8 @@ def serve_files(
     if livereload_patterns is not None:
         from ..dev.livereload import LiveReload
 
-        live = LiveReload([root, *(spec.target for spec in mounts)], *livereload_patterns)
+        folders = [spec.target for spec in mounts if spec.kind in (DIRECTORY, CGI)]
+        live = LiveReload([root, *folders], *livereload_patterns)
         responders.append(live)
     if mounts:
         from ..mount.table import MountTable

@@ -147,6 +147,20 @@ def build_parser(prog: str = "devserve") -> argparse.ArgumentParser:
         "(MODULE:NAME or path/to/file.py:NAME)",
     )  # fmt: skip
     app.add_argument(
+        "--proxy", metavar="PREFIX=URL", action="append", default=[],
+        help="forward requests under the URL PREFIX to a backend on this machine, "
+        "WebSockets included (repeatable): /api=http://127.0.0.1:5000 keeps /api/x, "
+        "/api=http://127.0.0.1:5000/v1 asks for /v1/x",
+    )  # fmt: skip
+    app.add_argument(
+        "--proxy-change-origin", action="store_true",
+        help="send the backend its own Host, not the client's (Vite's changeOrigin)",
+    )  # fmt: skip
+    app.add_argument(
+        "--proxy-allow-remote", action="store_true",
+        help="allow --proxy backends that are not on this machine",
+    )  # fmt: skip
+    app.add_argument(
         "--static", metavar="PREFIX=DIR", action="append", default=[],
         help="serve files from DIR under the URL PREFIX (repeatable; --mount for a directory)",
     )  # fmt: skip
@@ -210,12 +224,15 @@ def _tls_context(args: argparse.Namespace) -> Any:
 
 def _mounts(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[MountSpec]:
     """``--static`` then ``--mount``, read; a bad one is a usage error."""
-    from .mounts import parse_mount
+    from .mounts import parse_mount, parse_proxy
 
     try:
-        return [parse_mount(spec, "--static") for spec in args.static] + [
-            parse_mount(spec) for spec in args.mount
-        ]
+        return (
+            [parse_mount(spec, "--static") for spec in args.static]
+            + [parse_mount(spec) for spec in args.mount]
+            + [parse_proxy(spec, change_origin=args.proxy_change_origin,
+                           allow_remote=args.proxy_allow_remote) for spec in args.proxy]
+        )  # fmt: skip
     except ValueError as error:
         parser.error(str(error))
 

@@ -4,6 +4,8 @@ Rule 1: a target's kind is read from its spelling, once, before anything is load
 existing directory is files, ``cgi:DIR`` a CGI directory, anything else a Python object
 (``module:name`` or ``path/to/file.py:name``), so the options that need Python code
 (``--reload``, ``--debug``) can be checked before a process starts.
+Rule 1a: ``--proxy PREFIX=URL`` is a mount too, of a backend URL checked when it is read
+(an ``http://`` URL on this machine, unless ``--proxy-allow-remote``).
 Rule 2: directories are served with the files options, as the root is; Python targets
 are imported where the application is (under ``--reload``, in the child) and are what
 :class:`~devserve.mount.table.MountTable` makes of them: a handler class or a WSGI
@@ -20,8 +22,8 @@ from ..http11.target import check_prefix
 
 __all__ = ["MountSpec", "parse_mount"]
 
-#: The three kinds of target.
-DIRECTORY, CGI, PYTHON = "directory", "cgi", "python"
+#: The kinds of target.
+DIRECTORY, CGI, PYTHON, PROXY = "directory", "cgi", "python", "proxy"
 
 
 class MountSpec(NamedTuple):
@@ -30,6 +32,10 @@ class MountSpec(NamedTuple):
     prefix: str
     kind: str
     target: str
+    #: For a proxy: whether it sends the backend's ``Host``, and whether its backend may
+    #: be on another machine.
+    change_origin: bool = False
+    allow_remote: bool = False
 
     def __str__(self) -> str:
         return "%s -> %s%s" % (self.prefix, "cgi:" if self.kind == CGI else "", self.target)
@@ -65,6 +71,20 @@ def parse_mount(spec: str, option: str = "--mount") -> MountSpec:
     return MountSpec(prefix, PYTHON, target)
 
 
+def parse_proxy(spec: str, *, change_origin: bool, allow_remote: bool) -> MountSpec:
+    """Read ``--proxy PREFIX=URL``; raise :exc:`ValueError` with a usage message."""
+    from ..proxy.headers import parse_backend
+
+    prefix, equals, url = spec.partition("=")
+    if not equals or not url:
+        raise ValueError("--proxy wants PREFIX=URL, e.g. /api=http://127.0.0.1:5000, not %r" % spec)
+    if prefix.strip("/") == "":
+        raise ValueError("--proxy %s: proxy a prefix such as /api, not the root" % spec)
+    prefix = check_prefix(prefix)
+    parse_backend(url, allow_remote=allow_remote)
+    return MountSpec(prefix, PROXY, url, change_origin, allow_remote)
+
+
 def python_mounts(specs: Sequence[MountSpec]) -> list[MountSpec]:
     """The mounts whose targets are Python code."""
     return [spec for spec in specs if spec.kind == PYTHON]
@@ -87,5 +107,11 @@ def mount_all(
             if load is None:
                 raise ValueError("%s: Python targets are served in app mode" % (spec,))
             table.mount(spec.prefix, load(spec.target))
+        elif spec.kind == PROXY:
+            from ..proxy.handler import Proxy
+
+            proxy = Proxy(spec.target, change_origin=spec.change_origin,
+                          allow_remote=spec.allow_remote)  # fmt: skip
+            table.mount(spec.prefix, proxy)
         else:
             table.mount(spec.prefix, directory_handler(spec.target, spec.kind == CGI))

@@ -278,6 +278,7 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         )  # fmt: skip
         new.connection, new.rfile, new.wfile = handler.connection, handler.rfile, handler.wfile
         new._reader, new._writer = handler._reader, handler._writer
+        new._parkable = handler._parkable  # so it can hold a stream or hand over a tunnel
         new.raw_requestline, new.requestline = handler.raw_requestline, handler.requestline
         new.command, new.path, new.request_version = (
             handler.command, handler.path, handler.request_version

@@ -22,7 +22,16 @@ import sys
 import time
 from typing import Any, BinaryIO, cast
 
-from ..net.contract import Arrival, ConnectionHost, HeldStream, StreamHost, TailHost, conforms
+from ..net.contract import (
+    Arrival,
+    ConnectionHost,
+    HeldStream,
+    RelayHost,
+    StreamHost,
+    TailHost,
+    conforms,
+)
+from ..net.relay import Tunnel, relay_in_thread
 from ..net.streams import SocketReader, SocketWriter, Waited, is_tls, tune_connection
 
 __all__ = ["ConnectionHandler"]
@@ -182,6 +191,47 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
         if held is not None:
             self.close_connection = True
         return held
+
+    def tunnel(self, peer: socket.socket, from_peer: bytes = b"") -> bool:
+        """Relay the connection and *peer* both ways until either closes; then close both.
+
+        For a connection that stopped speaking HTTP (a WebSocket through a proxy): what
+        the handler wrote is sent, and *from_peer* (bytes already read from *peer*)
+        goes first to the client, as what the client sent past the request head goes
+        first to *peer*.  On a server that relays in its I/O thread
+        (:class:`~devserve.net.contract.RelayHost`, devserve's bounded server) this
+        returns ``True`` at once and the worker is free; elsewhere it relays in this
+        thread and returns ``False`` when the tunnel has ended.
+
+        .. versionadded:: 0.1
+        """
+        self.close_connection = True
+        self.wfile.flush()
+        to_peer = self._take_read_ahead()
+        peer.setblocking(False)
+        server = self.server
+        relays = self._parkable and conforms(server, RelayHost)
+        if relays and cast(RelayHost, server).relay(self, peer, from_peer, to_peer):
+            return True
+        sock: socket.socket = self.connection
+        timeout = sock.gettimeout()
+        sock.setblocking(False)
+        try:
+            relay_in_thread(Tunnel(sock, peer, from_peer, to_peer, self.timeout))
+        finally:
+            sock.settimeout(timeout)
+        return False
+
+    def _take_read_ahead(self) -> bytes:
+        # What the client sent past the request head and sits in the buffers above the
+        # socket, read without waiting: the first frames of a WebSocket, say.
+        reader = self._reader
+        if reader is None:
+            return b""
+        rfile: Any = self.rfile
+        buffered = reader.tell() - rfile.tell() if rfile is not reader else 0
+        size = buffered + reader.pending()
+        return bytes(rfile.read(size)) if size > 0 else b""
 
     def _hand_over_tail(self, file: BinaryIO, offset: int, count: int) -> bool:
         # Only when nothing of a next request waits in this handler's buffers: the

@@ -13,7 +13,8 @@ Rule 4: what a target is, is decided once, when it is mounted (:meth:`~devserve.
 devserve's handler classes are served as they are; :mod:`http.server`'s handler classes
 and :func:`functools.partial` of any handler class run through
 :class:`~devserve.HandlerApp`; a path is a directory for the files handler; anything
-else callable is a WSGI application.
+else callable is a WSGI application; a :class:`~devserve.proxy.handler.Proxy` is
+forwarded to its backend by a :class:`~devserve.proxy.handler.ProxyHandler`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..files.handler import SimpleHTTPRequestHandler
 from ..handler.base import BaseHTTPRequestHandler
 from ..http11.target import below_prefix, check_prefix
 from ..net.servers import HTTPServer
+from ..proxy.handler import Proxy, ProxyHandler
 from ..wsgi.handler import WSGIApplication, WSGIHandler
 from ..wsgi.handler_app import HandlerApp
 from ..wsgi.server import shared_environ
@@ -56,6 +58,8 @@ class Mount(NamedTuple):
     application: WSGIApplication | None = None
     #: The directory a files handler serves, when the table was given a path.
     directory: str | None = None
+    #: The backend a proxy forwards to, when the table was given a :class:`~devserve.Proxy`.
+    proxy: Proxy | None = None
 
 
 class MountTable:
@@ -100,9 +104,10 @@ class MountTable:
 
         *target* is a handler class (devserve's, served as it is; :mod:`http.server`'s,
         or a :func:`functools.partial` of one, through :class:`~devserve.HandlerApp`), a
-        directory (a :class:`str` or :class:`os.PathLike`, served by *files_handler*), or
-        a WSGI application.  A prefix mounted again is replaced.  ``"/"`` mounts a
-        catch-all: every request under no other prefix goes to it, none to the handler.
+        directory (a :class:`str` or :class:`os.PathLike`, served by *files_handler*), a
+        :class:`~devserve.Proxy` to a backend, or a WSGI application.  A prefix mounted
+        again is replaced.  ``"/"`` mounts a catch-all: every request under no other
+        prefix goes to it, none to the handler.
         """
         prefix = "" if prefix == "/" else check_prefix(prefix)
         entry = self._entry(prefix, target)
@@ -116,6 +121,8 @@ class MountTable:
             if not os.path.isdir(directory):
                 raise ValueError("cannot mount %r: not a directory" % os.fspath(target))
             return Mount(prefix, self.files_handler, directory=directory)
+        if isinstance(target, Proxy):
+            return Mount(prefix, ProxyHandler, proxy=target)
         if isinstance(target, type) and issubclass(target, BaseHTTPRequestHandler):
             return Mount(prefix, target)
         if is_handler(target):
@@ -139,6 +146,8 @@ class MountTable:
             mounted.application_host = self._host(mount, handler)
         elif mount.directory is not None and isinstance(mounted, SimpleHTTPRequestHandler):
             mounted.directory = mount.directory
+        elif mount.proxy is not None and isinstance(mounted, ProxyHandler):
+            mounted.proxy = mount.proxy
         mounted.answer_request()
         mounted.hand_back(handler)
 

@@ -28,6 +28,11 @@ Rule 2c: a handler may leave the server a :class:`~devserve.net.contract.QuickAn
 the request head it was just given (the files handler does, for a small cached file):
 a byte-identical head is then answered by the I/O thread, for as long as the answer
 says it holds, without a worker; anything else goes to a worker as before.
+Rule 2d: a connection that stopped speaking HTTP (a WebSocket through a proxy) is relayed
+to its peer socket by the I/O thread (:class:`~devserve.net.contract.RelayHost`,
+``devserve.net.relay.Tunnel``) until either closes, costing two file descriptors
+and no worker; bytes that wait past the handler's ``timeout`` for a socket that takes
+none end it.
 Rule 3: a connection has one owner at a time, handed over through the contract of
 :mod:`devserve.net.contract`: the I/O thread owns a parked one; the job queue hands it
 to exactly one worker; the worker hands it back by re-arming it in the poller.
@@ -54,6 +59,7 @@ from ..http11.scanning import BodyScanner, HeadScanner, Progress, body_to_gather
 from .contract import Arrival, HeldStream, ParkableHandler, ParsingPolicy, QuickAnswer, conforms
 from .poller import Poller, make_poller
 from .pool import WorkerPool
+from .relay import Tunnel
 from .servers import HTTPServer, HTTPSServer
 from .streams import is_tls
 
@@ -91,7 +97,7 @@ class _Connection:
 
     __slots__ = (
         "address", "arrived", "body", "busy", "fd", "handler", "held", "overdue", "progressed",
-        "quick_key", "scanner", "shaken", "since", "sock", "spool", "tail", "tls",
+        "quick_key", "scanner", "shaken", "since", "sock", "spool", "tail", "tls", "tunnel",
     )  # fmt: skip
 
     def __init__(self, sock: socket.socket, address: Any, scanner: HeadScanner) -> None:
@@ -126,6 +132,8 @@ class _Connection:
         #: The request head last handed to the handler, whole and alone, to remember
         #: an answer by (plain connections only), or ``None``.
         self.quick_key: bytes | None = None
+        #: The tunnel the I/O thread relays the connection through, or ``None``.
+        self.tunnel: Tunnel | None = None
 
     def take_arrival(self) -> Arrival:
         """Hand over what was read ahead, and start scanning the next head afresh."""
@@ -263,6 +271,7 @@ class BoundedHTTPServer(HTTPServer):
         self._answers: dict[bytes, QuickAnswer] = {}
         self._records_lock = threading.Lock()
         self._lingering: dict[int, tuple[socket.socket, float]] = {}
+        self._peers: dict[int, _Connection] = {}  # a tunnel's other socket -> its connection
         self._stopped = threading.Event()
         self._stopped.set()
         self._not_accepting = threading.Event()
@@ -316,6 +325,26 @@ class BoundedHTTPServer(HTTPServer):
         if record.tail is not None or record.held is not None:
             return False
         record.tail = _Tail(os.dup(file.fileno()), offset, count)
+        return True
+
+    def relay(
+        self, handler: ParkableHandler, peer: socket.socket, to_client: bytes, to_peer: bytes
+    ) -> bool:
+        """Relay *handler*'s connection and *peer* both ways once *handler* returns.
+
+        *peer* is non-blocking; *to_client* and *to_peer* are sent first.  The I/O
+        thread relays as the sockets become ready, until either closes, then closes
+        both; ``False`` while the server is stopping or for a connection it does not
+        hold.
+        """
+        sock = handler.connection
+        record = self._records.get(sock.fileno())
+        if not self.parks_connections or record is None or record.sock is not sock:
+            return False
+        if record.tail is not None or record.held is not None or record.tunnel is not None:
+            return False
+        patience = self._write_patience(sock.gettimeout())
+        record.tunnel = Tunnel(sock, peer, to_client, to_peer, patience)
         return True
 
     def remember(self, handler: ParkableHandler, answer: QuickAnswer) -> None:
@@ -480,8 +509,10 @@ class BoundedHTTPServer(HTTPServer):
             self._poller.add(record.fd)
 
     def _ready(self, fd: int) -> None:
-        record = self._records.get(fd)
-        if record is not None and record.tail is not None:
+        record = self._records.get(fd) or self._peers.get(fd)
+        if record is not None and record.tunnel is not None:
+            self._relay_ready(record, record.tunnel, fd)
+        elif record is not None and record.tail is not None:
             self._write_tail(record)
         else:
             self._readable(fd)
@@ -523,6 +554,23 @@ class BoundedHTTPServer(HTTPServer):
         if handler is not None and tail.park:
             handler.release()
         self._close(record)
+
+    def _relay_ready(self, record: _Connection, tunnel: Tunnel, fd: int) -> None:
+        arms = tunnel.ready(fd)
+        if arms is None:
+            self._close(record)
+            return
+        self._arm_tunnel(record, arms)
+
+    def _arm_tunnel(self, record: _Connection, arms: list[tuple[int, bool]]) -> None:
+        poller = self._poller
+        try:
+            if poller is None:
+                raise OSError("the server has stopped")
+            for fd, writable in arms:
+                poller.rearm(fd, writable)
+        except OSError:
+            self._close(record)
 
     def _readable(self, fd: int) -> None:
         record = self._records.get(fd)
@@ -728,7 +776,15 @@ class BoundedHTTPServer(HTTPServer):
         with self._records_lock:
             records = list(self._records.values())
         for record in records:
-            if record.busy or record.held is not None:
+            tunnel = record.tunnel
+            if tunnel is not None and not record.busy and tunnel.stalled(now):
+                sys.stderr.write(
+                    "%s - - tunnel closed: nothing taken for %g s\n"
+                    % (record.address[0], tunnel.patience or 0)
+                )
+                self._close(record)
+                continue
+            if record.busy or record.held is not None or tunnel is not None:
                 continue
             if record.tail is not None:
                 self._check_tail_progress(record, record.tail, now)
@@ -775,6 +831,19 @@ class BoundedHTTPServer(HTTPServer):
         except Exception:
             self.handle_error(record.sock, record.address)
             handler = None
+        tunnel = record.tunnel
+        if tunnel is not None and record.sock.fileno() >= 0 and self._poller is not None:
+            # The worker still owns the connection: it readies both sockets, then arms them.
+            record.sock.setblocking(False)
+            self._peers[tunnel.fds[1]] = record
+            record.busy = False
+            try:
+                self._poller.add(tunnel.fds[1])
+            except OSError:
+                self._close(record)
+                return
+            self._arm_tunnel(record, tunnel.arms())
+            return
         tail = record.tail
         if tail is not None and handler is not None and record.sock.fileno() >= 0:
             try:
@@ -814,6 +883,14 @@ class BoundedHTTPServer(HTTPServer):
         return timeout
 
     def _close(self, record: _Connection) -> None:
+        tunnel, record.tunnel = record.tunnel, None
+        if tunnel is not None:
+            peer = tunnel.fds[1]
+            if self._peers.get(peer) is record:
+                del self._peers[peer]
+                if self._poller is not None:
+                    self._poller.forget(peer)
+            tunnel.close()
         tail, record.tail = record.tail, None
         if tail is not None:
             tail.close()

@@ -20,7 +20,7 @@ from ..http11.limits import Limits
 
 __all__ = [
     "AnswerHost", "Arrival", "ConnectionHost", "HeldStream", "ParkableHandler", "ParsingPolicy",
-    "QuickAnswer", "StreamHost", "TailHost", "conforms",
+    "QuickAnswer", "RelayHost", "StreamHost", "TailHost", "conforms",
 ]  # fmt: skip
 
 
@@ -114,6 +114,25 @@ class TailHost(Protocol):
         progress; then it parks the connection if the handler parked, and closes it
         otherwise.  ``False`` if it cannot (the server is stopping, or does not hold
         the connection); the caller then sends the bytes itself.
+        """
+
+
+@runtime_checkable
+class RelayHost(Protocol):
+    """A server that can relay a connection and another socket both ways, without a thread.
+
+    For a tunnel (a WebSocket through a proxy): once the handler returns, the host
+    moves bytes between *handler*'s connection and *peer* as either becomes
+    readable, until either closes, then closes both.  Bytes that wait for a socket
+    that takes none for the handler's ``timeout`` end the tunnel.
+    """
+
+    def relay(self, handler: ParkableHandler, peer: socket.socket, to_client: bytes,
+              to_peer: bytes) -> bool:  # fmt: skip
+        """Relay *handler*'s connection and *peer*, sending *to_client* and *to_peer* first.
+
+        ``False`` if it cannot (the server is stopping, or does not hold the
+        connection); the caller then relays them itself.
         """
 
 

@@ -1,0 +1,1 @@
+"""A reverse proxy to development backends on this machine: ``--proxy PREFIX=URL``."""

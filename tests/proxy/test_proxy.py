@@ -1,0 +1,269 @@
+"""The proxy over real sockets: a devserve WSGI backend, and raw ones for edge cases."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import tracemalloc
+from typing import Any
+
+import pytest
+
+import devserve
+from devserve import Proxy
+from support.sockets import CLIENT_TIMEOUT, RunningServer, read_all, read_response
+from support.wsgi import dechunk, split
+
+from .conftest import Backend, RawBackend, front_for
+
+
+def ask(front: RunningServer, request: str) -> tuple[bytes, dict[str, str], bytes]:
+    status, fields, body = split(front.exchange(request.encode("latin-1")))
+    if fields.get("transfer-encoding") == "chunked":
+        body = dechunk(body)
+    return status, fields, body
+
+
+@pytest.fixture
+def proxied(backend: tuple[RunningServer, Backend]) -> Any:
+    running, app = backend
+    front = front_for(("/api", Proxy(running.url)))
+    yield front, running, app
+    front.stop()
+
+
+def test_get_keeps_path_host_and_sets_forwarded_fields(proxied: Any) -> None:
+    front, _backend, _app = proxied
+    status, _fields, body = ask(
+        front, "GET /api/items?q=1 HTTP/1.1\r\nHost: dev.localhost:8000\r\nConnection: close\r\n"
+        "X-Hop: 1\r\nConnection: X-Hop\r\nX-Forwarded-For: 10.0.0.9\r\n\r\n",
+    )  # fmt: skip
+    assert status == b"HTTP/1.1 200 OK"
+    got = json.loads(body)
+    assert (got["method"], got["script"], got["path"], got["query"]) == (
+        "GET", "", "/api/items", "q=1"
+    )  # fmt: skip
+    assert got["fields"]["host"] == "dev.localhost:8000"
+    assert got["fields"]["x_forwarded_for"] == "10.0.0.9, 127.0.0.1"
+    assert got["fields"]["x_forwarded_proto"] == "http"
+    assert got["fields"]["x_forwarded_host"] == "dev.localhost:8000"
+    assert "x_hop" not in got["fields"]
+    assert ask(front, "GET /other HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")[2] == b"front"
+
+
+def test_a_url_path_replaces_the_prefix_and_change_origin_sends_its_host(
+    backend: tuple[RunningServer, Backend],
+) -> None:
+    running, _app = backend
+    front = front_for(("/api", Proxy(running.url + "/v1", change_origin=True)))
+    try:
+        body = ask(front, "GET /api/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")[2]
+        got = json.loads(body)
+        assert got["path"] == "/v1/x"
+        assert got["fields"]["host"] == "127.0.0.1:%d" % running.port
+        assert got["fields"]["x_forwarded_host"] == "a"
+    finally:
+        front.stop()
+
+
+@pytest.mark.parametrize(
+    ("framing", "body"),
+    [("Content-Length: 11\r\n", "hello world"),
+     ("Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")],
+    ids=["content-length", "chunked"],
+)  # fmt: skip
+def test_request_bodies(proxied: Any, framing: str, body: str) -> None:
+    front, _backend, _app = proxied
+    request = "POST /api/up HTTP/1.1\r\nHost: a\r\nConnection: close\r\n%s\r\n%s" % (framing, body)
+    got = json.loads(ask(front, request)[2])
+    assert (got["method"], got["body"]) == ("POST", "hello world")
+
+
+def test_event_stream_arrives_event_by_event(proxied: Any) -> None:
+    front, _backend, _app = proxied
+    with front.connect() as sock:
+        sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: a\r\n\r\n")
+        started = time.monotonic()
+        data = b""
+        while b"event 0" not in data:
+            data += sock.recv(4096)
+        first = time.monotonic() - started
+        while b"event 2" not in data:
+            data += sock.recv(4096)
+        last = time.monotonic() - started
+    assert b"text/event-stream" in data
+    assert first < 0.25 < 0.5 < last  # the backend sleeps 0.3 s between events
+
+
+def test_long_download_in_flat_memory(proxied: Any) -> None:
+    front, _backend, _app = proxied
+    pieces = 1024  # 64 MiB
+    tracemalloc.start()
+    try:
+        with front.connect() as sock:
+            sock.sendall(
+                b"GET /api/big?%d HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n" % pieces
+            )
+            total = 0
+            while data := sock.recv(1 << 20):
+                total += len(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert total > pieces * 65536
+    assert peak < 8 << 20
+
+
+def test_backend_connections_are_kept_alive(proxied: Any) -> None:
+    front, _backend, app = proxied
+    for _ in range(3):
+        with front.connect() as sock:
+            for _ in range(3):
+                sock.sendall(b"GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n")
+                head, _body = read_response(sock)
+                assert head.startswith(b"HTTP/1.1 200")
+    assert len(app.ports) == 9
+    assert len(set(app.ports)) == 1
+
+
+def test_location_and_set_cookie_are_rewritten(backend: tuple[RunningServer, Backend]) -> None:
+    running, _app = backend
+    front = front_for(
+        ("/api", Proxy(running.url, change_origin=True)),
+        ("/app", Proxy(running.url + "/v1")),
+    )
+    try:
+        fields = ask(front, "GET /api/go HTTP/1.1\r\nHost: me:8000\r\nConnection: close\r\n\r\n")[1]
+        assert fields["location"] == "http://me:8000/api/there"
+        fields = ask(front, "GET /app/cookie HTTP/1.1\r\nHost: me\r\nConnection: close\r\n\r\n")[1]
+        assert fields["set-cookie"] == "s=1; Path=/app/app"
+    finally:
+        front.stop()
+
+
+def test_a_backend_that_is_down_is_a_502_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+    url = "http://127.0.0.1:%d" % port
+    front = front_for(("/api", Proxy(url)))
+    try:
+        status, _fields, body = ask(front, "GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n")
+    finally:
+        front.stop()
+    assert status == b"HTTP/1.1 502 Bad Gateway"
+    assert url.encode() in body
+    assert b"refused" in body
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert url in err
+
+
+def test_a_backend_that_does_not_answer_is_a_504() -> None:
+    raw = RawBackend(lambda sock: sock.recv(65536) and time.sleep(3))
+    front = front_for(("/api", Proxy(raw.url, timeout=0.5)))
+    try:
+        status, _fields, body = ask(front, "GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n")
+    finally:
+        front.stop()
+        raw.close()
+    assert status == b"HTTP/1.1 504 Gateway Timeout"
+    assert raw.url.encode() in body
+
+
+def test_a_backend_cut_mid_body_resets_the_client() -> None:
+    def cut(sock: socket.socket) -> None:
+        sock.recv(65536)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
+
+    raw = RawBackend(cut)
+    front = front_for(("/api", Proxy(raw.url)))
+    try:
+        with front.connect() as sock:
+            sock.sendall(b"GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n")
+            data = read_all(sock)
+    finally:
+        front.stop()
+        raw.close()
+    assert data.startswith(b"HTTP/1.1 200 OK")
+    assert data.endswith(b"only this")
+
+
+def test_remote_backends_need_the_option() -> None:
+    with pytest.raises(ValueError, match="not on this machine"):
+        Proxy("http://192.0.2.1:5000")
+    assert Proxy("http://192.0.2.1:5000", allow_remote=True).backend.host == "192.0.2.1"
+
+
+HANDSHAKE = (
+    b"GET /ws/socket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+def open_websocket(front: Any, first: bytes = b"") -> socket.socket:
+    sock = front.connect()
+    sock.sendall(HANDSHAKE + first)
+    data = b""
+    while b"hello from backend" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, data
+        data += chunk
+    assert data.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
+    assert b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" in data
+    assert data.endswith(b"\r\n\r\nhello from backend"), data
+    return sock
+
+
+def echoed(sock: socket.socket, frame: bytes) -> bytes:
+    sock.sendall(frame)
+    data = b""
+    while len(data) < len(frame):
+        chunk = sock.recv(65536)
+        assert chunk
+        data += chunk
+    return data
+
+
+@pytest.mark.parametrize(
+    "server_class", [devserve.BoundedHTTPServer, devserve.ThreadingHTTPServer],
+    ids=["io-thread", "worker-thread"],
+)  # fmt: skip
+def test_websocket_is_tunnelled(echo: RawBackend, server_class: Any) -> None:
+    front = front_for(("/ws", Proxy(echo.url)), server_class=server_class)
+    try:
+        with open_websocket(front, b"\x81\x05early") as sock:
+            data = b""
+            while len(data) < 7:
+                data += sock.recv(100)
+            assert data == b"\x81\x05early"
+            big = bytes(range(256)) * 4096
+            assert echoed(sock, big) == big
+    finally:
+        front.stop()
+
+
+def test_open_websockets_hold_no_worker(echo: RawBackend) -> None:
+    front = front_for(("/ws", Proxy(echo.url)))
+    sockets = []
+    try:
+        for _ in range(120):
+            sockets.append(open_websocket(front))
+        assert front.server.thread_count <= devserve.BoundedHTTPServer.threads
+        for number, sock in enumerate(sockets):
+            frame = b"\x81\x04%04d" % number
+            assert echoed(sock, frame) == frame
+        # An ordinary request is served at once beside them.
+        started = time.monotonic()
+        assert ask(front, "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")[2] == b"front"
+        assert time.monotonic() - started < 1.0
+        # The client leaving closes the backend's side too.
+        sockets[0].close()
+        deadline = time.monotonic() + CLIENT_TIMEOUT
+        while front.server.connection_count > 119 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert front.server.connection_count == 119
+    finally:
+        for sock in sockets:
+            sock.close()
+        front.stop()
