@@ -47,6 +47,13 @@ def _quiet(self: Any, format: str, *args: Any) -> None:
     pass
 
 
+class _NoLog:
+    """A response log that keeps nothing."""
+
+    def write(self, record: Any) -> None:
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
@@ -59,7 +66,11 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     table = devserve.MountTable([("/", devserve.Proxy("http://127.0.0.1:%d" % backend_port))])
-    attributes = DEVSERVE.attributes() | {"responders": (table,), "log_message": _quiet}
+    # No per-request log, as the backend asked directly has none: the mounted proxy
+    # handler logs through the front's response_log, which drops every record.
+    attributes = DEVSERVE.attributes() | {
+        "responders": (table,), "log_message": _quiet, "response_log": _NoLog()
+    }  # fmt: skip
     front = type("Front", (devserve.BaseHTTPRequestHandler,), attributes)
     try:
         with devserve.BoundedHTTPServer(("127.0.0.1", args.port), front) as server:
