@@ -11,39 +11,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from support.cdp import Chromium, Page
+from support.cdp import Chromium, Page, install_chromium
 from support.cli import Devserve, flask_project, start_app, stop_app
 
 pytestmark = pytest.mark.slow
 
-INSTALL_TIMEOUT = 900
-
-
-def _install_chromium() -> str | None:
-    """Return the Chromium binary, installing Debian's package if need be."""
-    found = shutil.which("chromium")
-    if found or not shutil.which("apt-get") or os.geteuid() != 0:
-        return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    for command in (install, ["apt-get", "update"], install):
-        subprocess.run(command, env=env, capture_output=True, timeout=INSTALL_TIMEOUT, check=False)
-        found = shutil.which("chromium")
-        if found:
-            return found
-    return None
-
 
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
-    binary = _install_chromium()
+    binary = install_chromium()
     if binary is None:
         reason = "Chromium is not installed and 'apt-get install chromium' was not possible"
         if os.environ.get("CI") == "true":

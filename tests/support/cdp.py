@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -210,3 +211,21 @@ class Chromium:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+INSTALL_TIMEOUT = 900
+
+
+def install_chromium() -> str | None:
+    """Return the Chromium binary, installing Debian's package if need be."""
+    found = shutil.which("chromium")
+    if found or not shutil.which("apt-get") or os.geteuid() != 0:
+        return found
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    for command in (install, ["apt-get", "update"], install):
+        subprocess.run(command, env=env, capture_output=True, timeout=INSTALL_TIMEOUT, check=False)
+        found = shutil.which("chromium")
+        if found:
+            return found
+    return None

@@ -123,7 +123,9 @@ class LiveReload:
     :meth:`start` watches *paths* (directories and files) for files matching
     *include* but no *exclude* pattern, as :func:`devserve.dev.reloader.watch` does;
     or call :meth:`notify` with changed paths yourself.  Changes arriving within
-    *delay* seconds of each other are sent as one event.  It answers
+    *delay* seconds of each other are sent as one event (the watcher has already
+    gathered a save's events, 50 ms of quiet with watchfiles: a longer delay here only
+    makes the browser wait).  It answers
     :data:`ENDPOINT` as a handler's responder (:meth:`respond`); pages get
     :meth:`script` through :class:`~devserve.dev.injection.PageScript`.
 
@@ -136,7 +138,7 @@ class LiveReload:
         include: Sequence[str] = ("*",),
         exclude: Sequence[str] = DEFAULT_EXCLUDE,
         *,
-        delay: float = 0.1,
+        delay: float = 0.02,
         interval: float = 0.5,
         backend: str = "auto",
         on_change: Callable[[set[str]], None] | None = None,
