@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -78,6 +81,20 @@ def test_without_python_dotenv_a_tip_names_the_files(project: Path) -> None:
     assert "Tip: .env, .flaskenv not loaded: pip install python-dotenv to use them" in banner
 
 
+def read_until(proc: subprocess.Popen[bytes], marker: bytes) -> str:
+    """What *proc* wrote to stdout up to and including *marker* (or for TIMEOUT seconds)."""
+    assert proc.stdout is not None
+    fd, received = proc.stdout.fileno(), b""
+    deadline = time.monotonic() + TIMEOUT
+    while marker not in received and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], deadline - time.monotonic())
+        chunk = os.read(fd, 4096) if ready else b""
+        if not chunk:
+            break
+        received += chunk
+    return received.decode()
+
+
 def test_files_mode_loads_nothing_and_names_flask_app(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("X=1\n")
     port = free_port()
@@ -85,8 +102,11 @@ def test_files_mode_loads_nothing_and_names_flask_app(tmp_path: Path) -> None:
     proc = start(argv, cwd=tmp_path, env={"FLASK_APP": "hello:app"}, stdout=subprocess.PIPE)
     try:
         wait_for_port(port, proc)
+        # The port is open before the banner is printed: wait for its last line, or a
+        # Ctrl+C sent in between ends devserve before it says anything.
+        banner = read_until(proc, b"--app hello:app\n")
     finally:
         out, _ = interrupt(proc)
-    banner = out.decode()
+    banner += out.decode()
     assert "FLASK_APP is set: to serve that application, run devserve --app hello:app" in banner
     assert "Environment" not in banner
