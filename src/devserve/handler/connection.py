@@ -11,6 +11,11 @@ every wait on the client (idle, head deadline); ``wfile`` is a
 Rule 3: on a server that can send a file's tail (:class:`~devserve.net.contract.TailHost`),
 a response that ends with a file the client is slow to take is left to the server, and
 the handler returns at once, parked or to be closed once the file is sent.
+Rule 4: on a server that relays in its I/O thread
+(:class:`~devserve.net.contract.RelayHost`), a tunnel
+(:meth:`~devserve.BaseHTTPRequestHandler.tunnel`) or a response body from another
+socket (:meth:`~devserve.BaseHTTPRequestHandler.relay_body`) is left to the server,
+and the handler returns at once; the connection closes when the relay ends.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from ..net.contract import (
     Arrival,
     ConnectionHost,
     HeldStream,
+    RelayedBody,
     RelayHost,
     StreamHost,
     TailHost,
@@ -218,6 +224,46 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
         sock.setblocking(False)
         try:
             relay_in_thread(Tunnel(sock, peer, from_peer, to_peer, self.timeout))
+        finally:
+            sock.settimeout(timeout)
+        return False
+
+    @property
+    def relays_in_io_thread(self) -> bool:
+        """Whether :meth:`tunnel` and :meth:`relay_body` leave the relay to the server.
+
+        True on a server that relays in its I/O thread (devserve's bounded server),
+        where the worker is then free at once; elsewhere they relay in this thread.
+
+        .. versionadded:: 0.1
+        """
+        return self._parkable and conforms(self.server, RelayHost)
+
+    def relay_body(self, peer: socket.socket, from_peer: bytes, body: RelayedBody) -> bool:
+        """Send the response body *peer* sends, as it comes, up to its end; then close both.
+
+        The handler has written the response's head, framed as *body* is (the same
+        ``Content-Length``, or chunked, or no length and ``Connection: close``): the
+        bytes pass unchanged, *from_peer* (already read from *peer*) first, and
+        nothing after the body's end.  What the client sends meanwhile is dropped;
+        the connection closes after this response.  On a server that relays in its
+        I/O thread this returns ``True`` at once and the worker is free; elsewhere
+        it relays in this thread and returns ``False`` when the body has ended.
+
+        .. versionadded:: 0.1
+        """
+        self.close_connection = True
+        self.wfile.flush()
+        peer.setblocking(False)
+        if self.relays_in_io_thread and cast(RelayHost, self.server).relay(
+            self, peer, from_peer, b"", body
+        ):
+            return True
+        sock: socket.socket = self.connection
+        timeout = sock.gettimeout()
+        sock.setblocking(False)
+        try:
+            relay_in_thread(Tunnel(sock, peer, from_peer, b"", self.timeout, body))
         finally:
             sock.settimeout(timeout)
         return False

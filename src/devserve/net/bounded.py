@@ -31,8 +31,9 @@ says it holds, without a worker; anything else goes to a worker as before.
 Rule 2d: a connection that stopped speaking HTTP (a WebSocket through a proxy) is relayed
 to its peer socket by the I/O thread (:class:`~devserve.net.contract.RelayHost`,
 ``devserve.net.relay.Tunnel``) until either closes, costing two file descriptors
-and no worker; bytes that wait past the handler's ``timeout`` for a socket that takes
-none end it.
+and no worker; so is a response body from a peer (an event stream or a long download
+through a proxy), one way, until its end.  Bytes that wait past the handler's
+``timeout`` for a socket that takes none end it.
 Rule 3: a connection has one owner at a time, handed over through the contract of
 :mod:`devserve.net.contract`: the I/O thread owns a parked one; the job queue hands it
 to exactly one worker; the worker hands it back by re-arming it in the poller.
@@ -56,7 +57,15 @@ from typing import Any, BinaryIO, cast
 
 from ..http11 import DEFAULT_LIMITS, Limits
 from ..http11.scanning import BodyScanner, HeadScanner, Progress, body_to_gather
-from .contract import Arrival, HeldStream, ParkableHandler, ParsingPolicy, QuickAnswer, conforms
+from .contract import (
+    Arrival,
+    HeldStream,
+    ParkableHandler,
+    ParsingPolicy,
+    QuickAnswer,
+    RelayedBody,
+    conforms,
+)  # fmt: skip
 from .poller import Poller, make_poller
 from .pool import WorkerPool
 from .relay import Tunnel
@@ -328,14 +337,19 @@ class BoundedHTTPServer(HTTPServer):
         return True
 
     def relay(
-        self, handler: ParkableHandler, peer: socket.socket, to_client: bytes, to_peer: bytes
+        self,
+        handler: ParkableHandler,
+        peer: socket.socket,
+        to_client: bytes,
+        to_peer: bytes,
+        body: RelayedBody | None = None,
     ) -> bool:
         """Relay *handler*'s connection and *peer* both ways once *handler* returns.
 
         *peer* is non-blocking; *to_client* and *to_peer* are sent first.  The I/O
-        thread relays as the sockets become ready, until either closes, then closes
-        both; ``False`` while the server is stopping or for a connection it does not
-        hold.
+        thread relays as the sockets become ready, until either closes (or, for a
+        *body*, relayed one way from *peer*, until its end), then closes both;
+        ``False`` while the server is stopping or for a connection it does not hold.
         """
         sock = handler.connection
         record = self._records.get(sock.fileno())
@@ -344,7 +358,7 @@ class BoundedHTTPServer(HTTPServer):
         if record.tail is not None or record.held is not None or record.tunnel is not None:
             return False
         patience = self._write_patience(sock.gettimeout())
-        record.tunnel = Tunnel(sock, peer, to_client, to_peer, patience)
+        record.tunnel = Tunnel(sock, peer, to_client, to_peer, patience, body)
         return True
 
     def remember(self, handler: ParkableHandler, answer: QuickAnswer) -> None:

@@ -20,7 +20,7 @@ from ..http11.limits import Limits
 
 __all__ = [
     "AnswerHost", "Arrival", "ConnectionHost", "HeldStream", "ParkableHandler", "ParsingPolicy",
-    "QuickAnswer", "RelayHost", "StreamHost", "TailHost", "conforms",
+    "QuickAnswer", "RelayHost", "RelayedBody", "StreamHost", "TailHost", "conforms",
 ]  # fmt: skip
 
 
@@ -117,18 +117,34 @@ class TailHost(Protocol):
         """
 
 
+class RelayedBody(NamedTuple):
+    """How a response body relayed one way, from a peer to the client, ends.
+
+    ``length`` bytes (``Content-Length``); else the chunked framing's last chunk and
+    trailers when ``chunked``; else the peer's closing.  The relay finds the end with
+    the core's :class:`~devserve.http11.scanning.BodyScanner` and passes nothing
+    beyond it.
+    """
+
+    length: int | None = None
+    chunked: bool = False
+
+
 @runtime_checkable
 class RelayHost(Protocol):
-    """A server that can relay a connection and another socket both ways, without a thread.
+    """A server that can relay a connection and another socket, without a thread.
 
     For a tunnel (a WebSocket through a proxy): once the handler returns, the host
     moves bytes between *handler*'s connection and *peer* as either becomes
-    readable, until either closes, then closes both.  Bytes that wait for a socket
-    that takes none for the handler's ``timeout`` end the tunnel.
+    readable, until either closes, then closes both.  Given a *body*, the relay is
+    one way, a response body from *peer* to the client (an event stream, a long
+    download through a proxy), and also ends, closing both, at the body's end; what
+    the client sends meanwhile is dropped.  Bytes that wait for a socket that takes
+    none for the handler's ``timeout`` end the relay.
     """
 
     def relay(self, handler: ParkableHandler, peer: socket.socket, to_client: bytes,
-              to_peer: bytes) -> bool:  # fmt: skip
+              to_peer: bytes, body: RelayedBody | None = None) -> bool:  # fmt: skip
         """Relay *handler*'s connection and *peer*, sending *to_client* and *to_peer* first.
 
         ``False`` if it cannot (the server is stopping, or does not hold the

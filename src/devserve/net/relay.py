@@ -1,4 +1,5 @@
-"""Two sockets relayed both ways until either closes: a WebSocket through a proxy.
+"""Two sockets relayed both ways until either closes (a WebSocket through a proxy), or
+a response body relayed one way to its end (an event stream, a long download).
 
 Rule 1: a :class:`Tunnel` never blocks: the server's I/O thread calls
 :meth:`Tunnel.ready` when a socket it armed is ready, and the tunnel says how each
@@ -10,6 +11,11 @@ tunnel (:meth:`Tunnel.stalled`); a tunnel with nothing waiting lives as long as 
 sides keep it open, as a WebSocket may stay quiet for minutes.
 Rule 3: :func:`relay_in_thread` does the same in the calling thread, for servers that
 cannot relay in an I/O thread.
+Rule 4: a one-way relay of a body (:class:`~devserve.net.contract.RelayedBody`) feeds what
+the peer sends to the core's :class:`~devserve.http11.scanning.BodyScanner`, passes only
+the bytes it says belong to the body, and ends once the last of them is sent; nothing
+after a body's end reaches the client.  A body closed by its peer ends there.  What the
+client sends meanwhile is read and dropped: its connection ends with this response.
 """
 
 from __future__ import annotations
@@ -19,9 +25,15 @@ import selectors
 import socket
 import time
 
+from ..http11 import DEFAULT_LIMITS
+from ..http11.scanning import BodyScanner, Progress
+from .contract import RelayedBody
+
 __all__ = ["Tunnel", "relay_in_thread"]
 
 _PIECE = 65536
+# A response body is not bounded by the request body's limit; its framing's lines are.
+_BODY_LIMITS = DEFAULT_LIMITS.replace(max_body_size=None)
 
 
 def _receive(sock: socket.socket) -> bytes | None:
@@ -55,6 +67,8 @@ class Tunnel:
     """Relay *client* and *peer* (both non-blocking) both ways, driven by readiness.
 
     *to_client* and *to_peer* are bytes already read from the other side, sent first.
+    With a *body*, the relay is one way: the response body *peer* sends, passed to the
+    client up to its end (*to_client* is its start); *to_peer* is then ignored.
     """
 
     def __init__(
@@ -64,17 +78,42 @@ class Tunnel:
         to_client: bytes = b"",
         to_peer: bytes = b"",
         patience: float | None = None,
+        body: RelayedBody | None = None,
     ) -> None:
         self.sockets = (client, peer)
         self.fds = (client.fileno(), peer.fileno())
-        self.waiting = [to_client, to_peer]
         self.patience = patience
         #: When bytes last moved (:func:`time.monotonic`).
         self.progressed = time.monotonic()
         self.closed = False
+        #: Whether the relay is one way, a response body from the peer.
+        self.one_way = body is not None
+        #: Whether the body's last byte has come from the peer (a one-way relay).
+        self.ended = False
+        self._scanner: BodyScanner | None = None
+        if body is None:
+            self.waiting = [to_client, to_peer]
+            return
+        if body.chunked or body.length is not None:
+            length = None if body.chunked else body.length
+            self._scanner = BodyScanner(length, _BODY_LIMITS)
+        self.waiting = [b"", b""]
+        self._take(to_client)
+
+    def _take(self, data: bytes) -> None:
+        """Queue for the client what of *data*, from the peer, belongs to the body."""
+        scanner = self._scanner
+        if scanner is not None:
+            data = data[: scanner.feed(data)]
+            # A malformed chunked framing ends the relay too: the client, short of the
+            # last chunk, sees a cut body, never a whole one.
+            self.ended = scanner.progress is Progress.READY
+        self.waiting[0] += data
 
     def arms(self) -> list[tuple[int, bool]]:
         """How to arm each socket now: ``(fd, writable)`` pairs, unarmed ones left out."""
+        if self.ended and not self.waiting[0]:
+            return [(self.fds[0], True)]  # the body is sent: the next readiness ends it
         arms = []
         for side in (0, 1):
             if self.waiting[side]:
@@ -94,11 +133,19 @@ class Tunnel:
             data = _receive(sock)
             if data == b"":
                 return None
-            if data:
+            if data and self.one_way:
+                if side == 1:  # the client's bytes are dropped: its connection ends
+                    self._take(data)
+                    self.progressed = time.monotonic()
+                    if not self._flush(0):
+                        return None
+            elif data:
                 self.waiting[other] += data
                 self.progressed = time.monotonic()
                 if not self._flush(other):
                     return None
+        if self.ended and not self.waiting[0]:
+            return None
         return self.arms()
 
     def _flush(self, side: int) -> bool:

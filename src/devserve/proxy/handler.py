@@ -6,7 +6,16 @@ response is framed for the client by :meth:`~devserve.BaseHTTPRequestHandler.sta
 so a client gets a framing it can read whatever the backend chose.
 Rule 2: a body is relayed as it arrives, piece by piece (a chunk, or what one read
 returns), never gathered: an event stream reaches the client event by event and a long
-download passes in constant memory.  Such a response holds its worker while it lasts.
+download passes in constant memory.
+Rule 2a: on a server that relays in its I/O thread (devserve's bounded server), a body
+that streams (``text/event-stream``, chunked, delimited by closing, or a
+``Content-Length`` over 1 MiB) is left to that thread once the head is sent
+(:meth:`~devserve.BaseHTTPRequestHandler.relay_body`), and the worker
+returns at once: the client gets the body in the backend's own framing, byte for byte,
+ended where the core's :class:`~devserve.http11.scanning.BodyScanner` says it ends, with
+``Connection: close``; the backend's connection is closed with it, never pooled.  A
+chunked body to an HTTP/1.0 client, and every body on other servers, are copied on the
+worker as Rule 2 says, holding it while they last.
 Rule 3: the backend's failures are the backend's: refused, unreachable or a bad answer
 is a 502 page naming it, a timeout a 504, one log line each, never a traceback; once a
 response has started, a failing backend resets the client's connection, so a cut body is
@@ -26,7 +35,8 @@ from http import HTTPStatus
 
 from ..handler.base import BaseHTTPRequestHandler
 from ..http11 import ChunkedReader, ChunkedWriter, LengthReader, ProtocolError, field_line
-from ..http11.response import Framing
+from ..http11.response import Framing, can_chunk
+from ..net.contract import RelayedBody
 from ..net.streams import is_tls
 from .backend import BackendConnection, BackendPool, ResponseHead, read_response_head
 from .headers import backend_target, parse_backend, request_fields, response_fields
@@ -35,6 +45,8 @@ __all__ = ["Proxy", "ProxyHandler"]
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 _PIECE = 65536
+# A body this long, or longer, is a download the I/O thread relays (Rule 2a).
+_RELAYED_LENGTH = 1 << 20
 
 
 class BackendFailure(Exception):
@@ -233,9 +245,27 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if not any(name.lower() == "date" for name, _value in fields):
             self.send_header("Date", self.date_time_string())
 
+    def _streams(self, response: ResponseHead) -> bool:
+        """Whether *response*'s body is left to the server's I/O thread (Rule 2a)."""
+        framing = response.framing
+        if framing is Framing.NONE or not self.relays_in_io_thread:
+            return False
+        if framing is Framing.CHUNKED:
+            return can_chunk(str(self.request_version), self.protocol_version)
+        if framing is Framing.CLOSE or (response.length or 0) > _RELAYED_LENGTH:
+            return True
+        return any(
+            name.lower() == "content-type"
+            and value.partition(";")[0].strip().lower() == "text/event-stream"
+            for name, value in response.fields
+        )
+
     def _relay_response(
         self, proxy: Proxy, connection: BackendConnection, response: ResponseHead
     ) -> None:
+        if self._streams(response):
+            self._relay_stream(proxy, connection, response)
+            return
         self._send_head(proxy, response)
         framing = response.framing
         body = self.start_body(response.length, declared=response.length is not None)
@@ -269,6 +299,24 @@ class ProxyHandler(BaseHTTPRequestHandler):
         connection.close()
         if not whole:
             self.abandon_response()
+
+    def _relay_stream(
+        self, proxy: Proxy, connection: BackendConnection, response: ResponseHead
+    ) -> None:
+        # The client gets the backend's framing, so the body passes as it is.
+        self._send_head(proxy, response)
+        chunked = response.framing is Framing.CHUNKED
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif response.framing is Framing.LENGTH:
+            self.send_header("Content-Length", str(response.length))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        sock = connection.sock
+        sock.setblocking(False)
+        ahead = connection.rfile.read1(_PIECE) or b""  # the body's start, read with the head
+        connection.rfile.close()
+        self.relay_body(sock, ahead, RelayedBody(response.length, chunked))
 
     def _tunnel(self, proxy: Proxy, connection: BackendConnection, response: ResponseHead) -> None:
         self._send_head(proxy, response, upgrade=True)

@@ -1,0 +1,218 @@
+"""Proxied bodies that stream, relayed by the bounded server's I/O thread, not a worker."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import threading
+import time
+import tracemalloc
+from typing import Any
+
+import devserve
+from devserve import Proxy
+from devserve.mount.table import MountTable
+from support.sockets import CLIENT_TIMEOUT, RunningServer, read_all
+from support.wsgi import dechunk, split
+
+from .conftest import Front, RawBackend, front_for
+
+EVENT_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def read_request(sock: socket.socket) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        piece = sock.recv(65536)
+        assert piece
+        data += piece
+
+
+def receive_until(sock: socket.socket, marker: bytes, data: bytes = b"") -> bytes:
+    while marker not in data:
+        piece = sock.recv(65536)
+        assert piece, data
+        data += piece
+    return data
+
+
+def test_open_event_streams_hold_no_worker_and_end_cleanly() -> None:
+    go_on = threading.Event()
+
+    def events(sock: socket.socket) -> None:
+        read_request(sock)
+        sock.sendall(EVENT_HEAD + chunk(b"data: first\n\n"))
+        go_on.wait(30)
+        sock.sendall(chunk(b"data: second\n\n") + b"0\r\n\r\nnever sent on")
+
+    raw = RawBackend(events)
+    front = front_for(("/api", Proxy(raw.url)))
+    streams = []
+    try:
+        for _ in range(120):
+            sock = front.connect()
+            sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: a\r\n\r\n")
+            streams.append((sock, receive_until(sock, b"data: first")))
+        assert front.server.thread_count <= devserve.BoundedHTTPServer.threads
+        # An ordinary request is served at once beside them.
+        started = time.monotonic()
+        answer = front.exchange(b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        assert answer.endswith(b"\r\n\r\nfront")
+        assert time.monotonic() - started < 1.0
+        # The second event comes only when the backend sends it, then the stream's end.
+        go_on.set()
+        for sock, data in streams:
+            status, fields, body = split(data + read_all(sock))
+            assert status == b"HTTP/1.1 200 OK"
+            assert fields["content-type"] == "text/event-stream"
+            assert fields["transfer-encoding"] == "chunked"
+            assert fields["connection"] == "close"
+            assert body.endswith(b"0\r\n\r\n")  # the terminator, and nothing after it
+            assert dechunk(body) == b"data: first\n\ndata: second\n\n"
+    finally:
+        go_on.set()
+        for sock, _data in streams:
+            sock.close()
+        front.stop()
+        raw.close()
+
+
+def test_a_close_delimited_body_ends_when_the_backend_closes() -> None:
+    go_on = threading.Event()
+
+    def old_style(sock: socket.socket) -> None:
+        read_request(sock)
+        sock.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nstart ")
+        go_on.wait(30)
+        sock.sendall(b"and end")
+
+    raw = RawBackend(old_style)
+    front = front_for(("/api", Proxy(raw.url)))
+    try:
+        with front.connect() as sock:
+            sock.sendall(b"GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n")
+            data = receive_until(sock, b"start ")
+            # Relayed: the worker is free while the backend has more to say.
+            started = time.monotonic()
+            answer = front.exchange(b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            assert answer.endswith(b"front")
+            assert time.monotonic() - started < 1.0
+            assert front.server.thread_count <= devserve.BoundedHTTPServer.threads
+            go_on.set()
+            status, fields, body = split(data + read_all(sock))
+    finally:
+        go_on.set()
+        front.stop()
+        raw.close()
+    assert status == b"HTTP/1.1 200 OK"
+    assert "transfer-encoding" not in fields
+    assert "content-length" not in fields
+    assert fields["connection"] == "close"
+    assert body == b"start and end"
+
+
+SIZE = 32 << 20
+PIECE = bytes(range(256)) * 256
+
+
+def test_a_long_download_is_whole_exact_and_nothing_after_its_end() -> None:
+    def download(sock: socket.socket) -> None:
+        read_request(sock)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % SIZE)
+        for _ in range(SIZE // len(PIECE)):
+            sock.sendall(PIECE)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra")  # not asked for
+        time.sleep(CLIENT_TIMEOUT)
+
+    raw = RawBackend(download)
+    front = front_for(("/api", Proxy(raw.url)))
+    expected = hashlib.sha256(PIECE * (SIZE // len(PIECE))).hexdigest()
+    tracemalloc.start()
+    try:
+        with front.connect() as sock:
+            sock.sendall(b"GET /api/big HTTP/1.1\r\nHost: a\r\n\r\n")
+            head = receive_until(sock, b"\r\n\r\n")
+            head, _, first = head.partition(b"\r\n\r\n")
+            digest = hashlib.sha256(first)
+            total = len(first)
+            started = time.monotonic()
+            while data := sock.recv(1 << 20):  # the connection ends with the body
+                digest.update(data)
+                total += len(data)
+            ended = time.monotonic() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        front.stop()
+        raw.close()
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nContent-Length: %d\r\n" % SIZE in head + b"\r\n"
+    assert b"\r\nConnection: close\r\n" in head + b"\r\n"
+    assert total == SIZE
+    assert digest.hexdigest() == expected
+    assert ended < CLIENT_TIMEOUT - 1  # at the body's end, not the backend's
+    assert peak < 8 << 20
+
+
+def watching_backend(closed: threading.Event, endless: bool) -> Any:
+    """A backend that streams events (forever, when *endless*) and says when it is let go."""
+
+    def serve(sock: socket.socket) -> None:
+        read_request(sock)
+        sock.sendall(EVENT_HEAD + chunk(b"data: first\n\n"))
+        sock.settimeout(30)
+        try:
+            if endless:
+                while True:
+                    sock.sendall(chunk(b"data: %s\n\n" % (b"x" * 65536)))
+            sock.recv(1)  # nothing more is sent: this returns when the proxy closes
+        except OSError:
+            pass
+        closed.set()
+
+    return serve
+
+
+def test_a_client_leaving_closes_the_backend_connection() -> None:
+    closed = threading.Event()
+    raw = RawBackend(watching_backend(closed, endless=False))
+    front = front_for(("/api", Proxy(raw.url)))
+    try:
+        with front.connect() as sock:
+            sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: a\r\n\r\n")
+            receive_until(sock, b"data: first")
+        assert closed.wait(2.0)
+    finally:
+        front.stop()
+        raw.close()
+
+
+def test_a_stalled_client_is_dropped_after_the_timeout_without_a_worker(capsys: Any) -> None:
+    closed = threading.Event()
+    raw = RawBackend(watching_backend(closed, endless=True))
+    table = MountTable([("/api", Proxy(raw.url))])
+    handler = type("Handler", (Front,), {"responders": (table,), "timeout": 1.5})
+    server_class = type("OneWorker", (devserve.BoundedHTTPServer,), {"threads": 1})
+    front = RunningServer(server_class(("127.0.0.1", 0), handler))
+    try:
+        with front.connect() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: a\r\n\r\n")
+            receive_until(sock, b"data: first")
+            started = time.monotonic()  # this client reads no more
+            answer = front.exchange(b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            assert answer.endswith(b"front")
+            assert time.monotonic() - started < 0.5  # the one worker is free
+            assert closed.wait(10.0)
+            assert time.monotonic() - started > 1.0  # not before the deadline
+    finally:
+        front.stop()
+        raw.close()
+    assert "nothing taken for 1.5 s" in capsys.readouterr().err
