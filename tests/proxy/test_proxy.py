@@ -267,3 +267,39 @@ def test_open_websockets_hold_no_worker(echo: RawBackend) -> None:
         for sock in sockets:
             sock.close()
         front.stop()
+
+
+def answer_once_then_drop(sock: socket.socket) -> None:
+    """Answer a connection's first request; close at the second, unanswered (a kept
+    connection the backend gives up just as the proxy sends on it)."""
+    for answered in (True, False):
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            request += chunk
+        if answered:
+            sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+
+def test_a_kept_connection_dropped_under_a_request_is_retried_once_if_idempotent() -> None:
+    raw = RawBackend(answer_once_then_drop)
+    front = front_for(("/api", Proxy(raw.url)))
+    try:
+        with front.connect() as sock:
+            for _ in range(2):
+                sock.sendall(b"GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n")
+                head, body = read_response(sock)
+                assert (head.split(b"\r\n")[0], body) == (b"HTTP/1.1 200 OK", b"ok")
+            # The second GET went out on the kept connection, was dropped, and was sent
+            # again on a new one.
+            assert len(raw.connections) == 2
+            # A POST is not sent twice: it may have been acted on.
+            sock.sendall(b"POST /api/x HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx")
+            head, _body = read_response(sock)
+            assert head.startswith(b"HTTP/1.1 502"), head
+            assert len(raw.connections) == 2
+    finally:
+        front.stop()
+        raw.close()
