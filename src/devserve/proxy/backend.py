@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import select
 import socket
 import threading
 import time
@@ -107,18 +108,13 @@ class BackendConnection:
 
     def stale(self) -> bool:
         """Whether the backend closed the idle connection (or wrote on it unasked)."""
-        sock = self.sock
-        timeout = sock.gettimeout()
-        sock.setblocking(False)  # a timeout would make recv wait for readability first
+        # Readable while idle means closed, or bytes nobody asked for: either way, not
+        # to be used.  One select, and the socket's timeout left as it is.
         try:
-            sock.recv(1, socket.MSG_PEEK)
-        except (BlockingIOError, InterruptedError):
-            return False
-        except OSError:
-            return True
-        finally:
-            sock.settimeout(timeout)
-        return True
+            readable, _, _ = select.select([self.sock], (), (), 0)
+        except (OSError, ValueError):
+            return True  # closed already
+        return bool(readable)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

@@ -70,9 +70,10 @@ class Proxy:
     ``/api/x``); with one, that path replaces the prefix (``http://127.0.0.1:5000/v1``
     is asked for ``/v1/x``).  *change_origin* sends the backend's own ``Host`` rather
     than the client's; *allow_remote* allows a backend that is not on this machine;
-    *timeout* bounds connecting and waiting for the response's head (a body, an event
-    stream, may pause as long as it likes).  Up to *max_idle* connections are kept
-    alive between requests.
+    *timeout* bounds connecting, waiting for the response's head, and each wait for
+    more of a body with a length (a chunked or close-delimited body, an event stream,
+    may pause as long as it likes).  Up to *max_idle* connections are kept alive
+    between requests.
 
     .. versionadded:: 0.1
     """
@@ -171,7 +172,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
             except OSError as error:
                 raise BackendFailure(502, error.strerror or str(error)) from None
             try:
-                connection.sock.settimeout(proxy.timeout)
+                if connection.sock.gettimeout() != proxy.timeout:
+                    connection.sock.settimeout(proxy.timeout)  # after a body without one
                 self._send(connection, request, has_body)
                 response = self._read_head(connection)
             except BackendFailure:
@@ -270,7 +272,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         framing = response.framing
         body = self.start_body(response.length, declared=response.length is not None)
         rfile = connection.rfile
-        connection.sock.settimeout(None)  # an event stream may pause as long as it likes
+        if framing is not Framing.LENGTH:
+            connection.sock.settimeout(None)  # an event stream may pause as long as it likes
         whole = True
         try:
             if framing is Framing.CHUNKED:
