@@ -303,3 +303,25 @@ def test_a_kept_connection_dropped_under_a_request_is_retried_once_if_idempotent
     finally:
         front.stop()
         raw.close()
+
+
+def test_a_backend_that_stalls_in_a_body_with_a_length_is_cut_at_the_timeout() -> None:
+    def stall(sock: socket.socket) -> None:
+        sock.recv(65536)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart")
+        time.sleep(4)
+
+    raw = RawBackend(stall)
+    front = front_for(("/api", Proxy(raw.url, timeout=0.5)))
+    try:
+        with front.connect() as sock:
+            started = time.monotonic()
+            sock.sendall(b"GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n")
+            data = read_all(sock)
+            elapsed = time.monotonic() - started
+    finally:
+        front.stop()
+        raw.close()
+    assert data.startswith(b"HTTP/1.1 200 OK")
+    assert data.endswith(b"part")  # cut short, the connection ended: never taken as whole
+    assert elapsed < 3, elapsed
