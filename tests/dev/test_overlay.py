@@ -83,6 +83,8 @@ def status_of(port: int, target: str) -> int:
                 data += chunk
         except ConnectionResetError:
             pass  # a response cut after its head is reset, never ended cleanly
+        except TimeoutError:
+            raise AssertionError("no end of %s after %r" % (target, data)) from None
     return int(data.split(b" ", 2)[1]) if data else 0
 
 
