@@ -428,3 +428,27 @@ def test_a_404_links_to_the_nearest_listing(running: list[Devserve], site: Path)
     plain = requests.get(compat.url + "/docs/guide/gone/page.html", timeout=TIMEOUT)
     assert plain.status_code == 404
     assert "nearest listing" not in plain.text  # http.server's page, as it is
+
+
+def test_a_sigterm_after_main_returned_ends_the_process_quietly() -> None:
+    # A reloader stops every child, also one already on its way out (waiting for its
+    # threads): that SIGTERM must not raise KeyboardInterrupt into the shutdown.
+    code = (
+        "import sys, threading, time\n"
+        "from devserve.cli.main import main\n"
+        "status = main(['-q', '-d', '/no/such/directory'])  # returns 2, handler installed\n"
+        "threading.Thread(target=time.sleep, args=(3,)).start()  # keeps the exit waiting\n"
+        "print('exiting', flush=True)\n"
+        "sys.exit(status)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "exiting\n"
+    time.sleep(0.2)  # in the interpreter's shutdown, waiting for the thread
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=10)
+    assert proc.returncode == -signal.SIGTERM
+    assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err

@@ -327,10 +327,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.mounts = _mounts(parser, args)
     _check(parser, args)
-    if threading.current_thread() is threading.main_thread():
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous: Any = None
+    if main_thread:
         # A service manager's SIGTERM is a request to stop, like Ctrl+C (servers that
         # can be asked to stop install their own handler while they serve).
-        signal.signal(signal.SIGTERM, _terminate)
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         with contextlib.ExitStack() as cleanup:
             devloop.prepare_tls(args, cleanup)
@@ -343,3 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 0
+    finally:
+        if main_thread:
+            # Done: a late SIGTERM (a reloader stopping a child already on its way
+            # out) gets what came before (the default: end quietly), not a
+            # KeyboardInterrupt raised into the interpreter's shutdown.
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
