@@ -6,7 +6,9 @@ The application runs under ReportFailures and LiveReloadMiddleware, as ``devserv
 
 from __future__ import annotations
 
+import faulthandler
 import socket
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,6 +86,7 @@ def status_of(port: int, target: str) -> int:
         except ConnectionResetError:
             pass  # a response cut after its head is reset, never ended cleanly
         except TimeoutError:
+            faulthandler.dump_traceback(sys.stderr)  # where the server's threads are
             raise AssertionError("no end of %s after %r" % (target, data)) from None
     return int(data.split(b" ", 2)[1]) if data else 0
 

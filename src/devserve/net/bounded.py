@@ -914,9 +914,12 @@ class BoundedHTTPServer(HTTPServer):
         if record.held is not None:
             record.held.close()
         with self._records_lock:
-            if self._records.get(record.fd) is record:
+            owned = self._records.get(record.fd) is record
+            if owned:
                 del self._records[record.fd]
-        if self._poller is not None:
+        if owned and self._poller is not None:
+            # A handler may have closed its socket itself (a reset): its number may be
+            # a new connection's by now, whose watch must stay.
             self._poller.forget(record.fd)
         self.shutdown_request(record.sock)
 
