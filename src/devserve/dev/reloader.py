@@ -45,7 +45,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from .children import (
     FIRST_VARIABLE,
@@ -364,17 +364,8 @@ class _ParentStop:
         #: When the children still running are killed, once a stop is asked.
         self.deadline: float | None = None
 
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in _STOP_SIGNALS}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+    def installed(self) -> contextlib.AbstractContextManager[None]:
+        return _stop_signals_to(self._on_signal)
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.asked += 1
@@ -470,33 +461,32 @@ def serve_until_changed(
     return RESTART_CODE
 
 
-@contextlib.contextmanager
-def _ignoring_stops() -> Iterator[None]:
+def _ignoring_stops() -> contextlib.AbstractContextManager[None]:
     """Let SIGINT and SIGTERM not cut the requests a retiring child finishes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return _stop_signals_to(signal.SIG_IGN)
 
 
-@contextlib.contextmanager
-def _interrupting(watcher: ChangeWatcher) -> Iterator[None]:
+def _interrupting(watcher: ChangeWatcher) -> contextlib.AbstractContextManager[None]:
     """Make SIGINT and SIGTERM end *watcher*'s changes, in the main thread."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def interrupt(signum: int, frame: object) -> None:
         watcher.interrupt()
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in _STOP_SIGNALS}
+    return _stop_signals_to(interrupt)
+
+
+@contextlib.contextmanager
+def _stop_signals_to(handler: Callable[[int, Any], object] | signal.Handlers) -> Iterator[None]:
+    """Give SIGINT and SIGTERM to *handler* while the block runs, in the main thread.
+
+    Signals are handled in the main thread only; elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for sig, earlier in previous.items():
+            signal.signal(sig, earlier)
