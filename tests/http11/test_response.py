@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devserve.http11 import body_allowed, check_field, field_line, http_date, response, status_line
-from devserve.http11.response import check_reason
+from devserve.http11.response import HOP_BY_HOP_FIELDS, check_reason, connection_options
 
 
 def test_http_date_of_a_timestamp() -> None:
@@ -192,3 +192,25 @@ def test_parse_status(text: str, expected: tuple[int, str | None]) -> None:
 def test_parse_status_refuses(text: str) -> None:
     with pytest.raises(ValueError, match=r"status|reason"):
         parse_status(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "options"),
+    [
+        ("close", {"close"}),
+        ("Keep-Alive, X-Trace", {"keep-alive", "x-trace"}),
+        (" upgrade ,\tHTTP2-Settings ", {"upgrade", "http2-settings"}),
+        (",, ,close,", {"close"}),
+        ("", set()),
+    ],
+    ids=["one", "case", "blanks", "empty-elements", "empty"],
+)
+def test_connection_options(value: str, options: set[str]) -> None:
+    assert connection_options(value) == options
+
+
+def test_hop_by_hop_fields_are_the_connection_fields_and_trailer() -> None:
+    assert {
+        "connection", "proxy-connection", "keep-alive", "te", "transfer-encoding", "upgrade",
+        "trailer",
+    } == HOP_BY_HOP_FIELDS  # fmt: skip

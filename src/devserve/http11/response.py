@@ -22,6 +22,7 @@ from .fields import TOKEN_TEXT
 
 __all__ = [
     "CONNECTION_FIELDS",
+    "HOP_BY_HOP_FIELDS",
     "Framing",
     "body_allowed",
     "can_chunk",
@@ -29,6 +30,7 @@ __all__ = [
     "check_reason",
     "choose_framing",
     "connection_field",
+    "connection_options",
     "field_line",
     "http_date",
     "parse_status",
@@ -40,7 +42,18 @@ __all__ = [
 CONNECTION_FIELDS = frozenset(
     {"connection", "proxy-connection", "keep-alive", "te", "transfer-encoding", "upgrade"}
 )
+#: RFC 9110 §7.6.1: what a proxy never forwards: the connection fields and ``Trailer``.
+HOP_BY_HOP_FIELDS = CONNECTION_FIELDS | {"trailer"}
 _STATUS = re.compile(r"([1-5][0-9][0-9])(?:[ \t]+(.*))?", re.DOTALL)
+
+
+def connection_options(value: str) -> set[str]:
+    """Return the lower-cased names a ``Connection`` field's *value* lists (RFC 9110 §7.6.1).
+
+    Fields of those names belong to the connection too, as the hop-by-hop ones do;
+    empty list elements are ignored.
+    """
+    return {name for token in value.split(",") if (name := token.strip(" \t").lower())}
 
 
 class Framing(enum.Enum):

@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from ..http11.response import HOP_BY_HOP_FIELDS, connection_options
 from ..http11.target import origin_form
 
 __all__ = [
-    "HOP_BY_HOP",
     "Backend",
     "backend_target",
     "is_loopback",
@@ -38,17 +38,6 @@ __all__ = [
 ]
 
 #: RFC 9110 §7.6.1 and RFC 9112 §7: the fields that describe one hop, lower-cased.
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
 # The relay frames each hop's body itself; Expect was answered by this server already.
 _REFRAMED = frozenset({"content-length", "expect"})
 
@@ -191,10 +180,10 @@ def rewrite_cookie(value: str, backend: Backend, prefix: str) -> str:
 
 
 def _hop_names(fields: Iterable[tuple[str, str]]) -> set[str]:
-    names = set(HOP_BY_HOP)
+    names = set(HOP_BY_HOP_FIELDS)
     for name, value in fields:
         if name.lower() == "connection":
-            names.update(token.strip().lower() for token in value.split(","))
+            names |= connection_options(value)
     return names
 
 

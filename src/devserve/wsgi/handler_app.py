@@ -45,7 +45,7 @@ from ..http11 import (
     parse_fields,
 )
 from ..http11.framing import chunk_size
-from ..http11.response import CONNECTION_FIELDS, parse_status
+from ..http11.response import CONNECTION_FIELDS, connection_options, parse_status
 from ..http11.target import below_prefix
 
 __all__ = ["HandlerApp", "HandlerAppError"]
@@ -641,7 +641,7 @@ def _parse_response_head(head: bytes) -> _ResponseHead:
                 read.chunked = _chunked(value)
             elif lower == "connection":
                 # RFC 9110 §7.6.1: the fields Connection names are this connection's too.
-                hop_by_hop = hop_by_hop | _connection_options(value)
+                hop_by_hop = hop_by_hop | connection_options(value)
             continue
         if length is not None:
             read.length = length
@@ -703,10 +703,6 @@ def _phrase(code: int) -> str:
         return HTTPStatus(code).phrase
     except ValueError:
         return ""
-
-
-def _connection_options(value: str) -> set[str]:
-    return {token.strip(" \t").lower() for token in value.split(",")}
 
 
 def _content_length(value: str) -> int:
