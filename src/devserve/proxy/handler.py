@@ -296,12 +296,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
         except BaseException:
             connection.close()  # the client left: the rest of the answer is never read
             raise
-        if whole and body.finish() and not response.closes:
+        if whole and not response.closes:
+            # Read whole, so reusable; given back before the client's body ends, or its
+            # next request may find the pool empty and open a second connection.
             proxy.pool.give_back(connection)
-            return
-        connection.close()
+        else:
+            connection.close()
         if not whole:
             self.abandon_response()
+            return
+        body.finish()
 
     def _relay_stream(
         self, proxy: Proxy, connection: BackendConnection, response: ResponseHead
