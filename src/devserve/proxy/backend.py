@@ -27,7 +27,7 @@ from typing import NamedTuple
 from ..http11 import DEFAULT_LIMITS, BadFraming, Limits, line_content, parse_fields
 from ..http11.fields import read_field_lines
 from ..http11.framing import content_length_value, transfer_coding_is_chunked
-from ..http11.response import Framing, parse_status
+from ..http11.response import Framing, connection_options, parse_status
 from .headers import Backend
 
 __all__ = ["BackendConnection", "BackendPool", "ResponseHead", "read_response_head"]
@@ -72,12 +72,10 @@ def read_response_head(
     fields = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in pairs]
     lengths = [value for name, value in pairs if name.lower() == b"content-length"]
     codings = [value for name, value in pairs if name.lower() == b"transfer-encoding"]
-    tokens = {
-        token.strip().lower()
-        for name, value in fields
-        if name.lower() == "connection"
-        for token in value.split(",")
-    }
+    tokens: set[str] = set()
+    for name, value in fields:
+        if name.lower() == "connection":
+            tokens |= connection_options(value)
     closes = "close" in tokens or (version == "HTTP/1.0" and "keep-alive" not in tokens)
     length = None
     if method == "HEAD" or code < 200 or code in (204, 304):
