@@ -36,9 +36,10 @@ from http import HTTPStatus
 from ..handler.base import BaseHTTPRequestHandler
 from ..http11 import ChunkedReader, ChunkedWriter, LengthReader, ProtocolError, field_line
 from ..http11.response import Framing, can_chunk
+from ..http11.response_head import ResponseHead, read_response_head
 from ..net.contract import RelayedBody
 from ..net.streams import is_tls
-from .backend import BackendConnection, BackendPool, ResponseHead, read_response_head
+from .backend import BackendConnection, BackendPool
 from .headers import backend_target, parse_backend, request_fields, response_fields
 
 __all__ = ["Proxy", "ProxyHandler"]
@@ -214,9 +215,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 return
 
     def _read_head(self, connection: BackendConnection) -> ResponseHead:
+        rfile = connection.rfile
         try:
             while True:
-                response = read_response_head(connection.rfile, str(self.command), self.limits)
+                if not rfile.peek(1):
+                    raise ConnectionResetError("the backend closed the connection unanswered")
+                response = read_response_head(rfile, str(self.command), self.limits)
                 # 100 Continue was this server's to send; other interim answers go too.
                 if response.status >= 200 or response.status == 101:
                     return response

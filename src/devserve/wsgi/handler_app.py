@@ -9,9 +9,9 @@ Rule 2: the request reaches the handler as HTTP/1.x bytes written back from the 
 its body framed by ``Content-Length`` alone: the WSGI server has already answered
 ``Expect`` and decoded a chunked body, which is spooled here to learn its length (413
 past the limit).
-Rule 3: what the handler writes is read with the core's functions (the status by
-:func:`~devserve.http11.response.parse_status`, the fields by
-:func:`~devserve.http11.parse_fields`) and given to ``start_response``; the fields that
+Rule 3: what the handler writes is read by the core
+(:func:`~devserve.http11.response_head.parse_response_head`, as the proxy reads a
+backend's answer) and given to ``start_response``; the fields that
 manage a connection, ``Date`` and ``Server`` are the WSGI server's.  The body goes to
 PEP 3333's ``write`` callable as the handler writes it (a chunked one decoded first),
 so it streams, in constant memory, without a thread.
@@ -42,10 +42,10 @@ from ..http11 import (
     ProtocolError,
     body_allowed,
     content_length_value,
-    parse_fields,
 )
 from ..http11.framing import chunk_size
-from ..http11.response import CONNECTION_FIELDS, connection_options, parse_status
+from ..http11.response import CONNECTION_FIELDS, Framing, connection_options
+from ..http11.response_head import HEAD_END, ResponseHead, parse_response_head
 from ..http11.target import below_prefix
 
 __all__ = ["HandlerApp", "HandlerAppError"]
@@ -67,8 +67,6 @@ _ACTED_ON = frozenset({"HTTP_EXPECT", "HTTP_TRANSFER_ENCODING", "HTTP_CONTENT_LE
 _RAW_TARGET = re.compile(r"[\x21-\x7e\x80-\xff]+")
 # RFC 3986 pchar and "/": what a path keeps unescaped when it is written back.
 _PATH_SAFE = "/!$&'()*+,;=:@~"
-_HEAD_END = re.compile(rb"\n\r?\n")
-_STATUS_LINE = re.compile(rb"HTTP/[0-9]\.[0-9] (.*)", re.DOTALL)
 # PEP 3333 leaves reading wsgi.input at once unbounded; a spooled body stays in memory
 # up to this, then goes to a temporary file.
 _SPOOL_IN_MEMORY = 1 << 20
@@ -532,7 +530,7 @@ class _Response:
         start = max(len(head) - 2, 0)  # a blank line may straddle two writes
         if head:
             head += data
-        end = _HEAD_END.search(head or data, start)
+        end = HEAD_END.search(head or data, start)
         if end is None:
             if not head:
                 head += data
@@ -543,9 +541,9 @@ class _Response:
         if head:
             data = bytes(head)
             head.clear()
-        read = _parse_response_head(data[: end.end()])
-        if read.code < 200:
-            if read.code == HTTPStatus.SWITCHING_PROTOCOLS:
+        read = _read_head(data[: end.end()])
+        if read.status < 200:
+            if read.status == HTTPStatus.SWITCHING_PROTOCOLS:
                 raise HandlerAppError(
                     "101 Switching Protocols: a WSGI server does not hand its connection over"
                 )
@@ -554,15 +552,13 @@ class _Response:
         # After an interim response (WSGI has no way to send one), the final one.
         self.send(data[end.end() :])
 
-    def _start(self, head: _ResponseHead) -> None:
-        if self._script_name:
-            head.headers = [_mounted_field(field, self._script_name) for field in head.headers]
-        self._write = self._start_response(head.status, head.headers)
-        if not body_allowed(head.code, self._method):
+    def _start(self, head: ResponseHead) -> None:
+        self._write = self._start_response(*_start_response_args(head, self._script_name))
+        if not body_allowed(head.status, self._method):
             self.complete = True
-        elif head.chunked:
+        elif head.framing is Framing.CHUNKED:
             self._decoder = _ChunkDecoder(self._pass_on)
-        elif head.length is not None:
+        elif head.framing is Framing.LENGTH:
             self._remaining = head.length
             self.complete = head.length == 0
 
@@ -608,94 +604,34 @@ class _Response:
         return []
 
 
-class _ResponseHead:
-    """A response head, read: what ``start_response`` is given, and how the body is framed."""
-
-    __slots__ = ("chunked", "code", "headers", "length", "status")
-
-    def __init__(self, code: int, reason: str) -> None:
-        self.code = code
-        self.status = "%d %s" % (code, reason)
-        self.headers: list[tuple[str, str]] = []
-        self.length: int | None = None
-        self.chunked = False
-
-
-_status_lines: dict[bytes, tuple[int, str]] = {}
-_field_lines: dict[bytes, tuple[str, str, str, int | None]] = {}
-_LINES_MAX = 512
-
-
-def _parse_response_head(head: bytes) -> _ResponseHead:
-    """Read a response head, its blank line included, as the handler wrote it."""
-    lines = head.split(b"\n")
-    del lines[-2:]  # the blank line, and what follows its LF
-    code, reason = _status_lines.get(lines[0]) or _status(lines[0])
-    read = _ResponseHead(code, reason)
-    hop_by_hop: frozenset[str] | set[str] = _NOT_PASSED_ON
-    fields = _field_lines
-    for line in lines[1:]:
-        name, value, lower, length = fields.get(line) or _field(line)
-        if lower in hop_by_hop:
-            if lower == "transfer-encoding":
-                read.chunked = _chunked(value)
-            elif lower == "connection":
-                # RFC 9110 §7.6.1: the fields Connection names are this connection's too.
-                hop_by_hop = hop_by_hop | connection_options(value)
-            continue
-        if length is not None:
-            read.length = length
-        read.headers.append((name, value))
-    if hop_by_hop is not _NOT_PASSED_ON:
-        read.headers = [(n, v) for n, v in read.headers if n.lower() not in hop_by_hop]
-    if read.chunked and read.length is not None:
-        # RFC 9112 §6.3: Transfer-Encoding overrides Content-Length.
-        read.length = None
-        read.headers = [(n, v) for n, v in read.headers if n.lower() != "content-length"]
-    return read
-
-
-def _status(line: bytes) -> tuple[int, str]:
-    """The code and reason of a status line (without its LF), remembered."""
-    # A handler sends a handful of status lines, each read once by the core.
-    content = line[:-1] if line.endswith(b"\r") else line
-    match = _STATUS_LINE.fullmatch(content)
-    if match is None:
-        raise HandlerAppError(
-            "the handler's response does not start with an HTTP/1.x status line: %r" % line[:80]
-        )
+def _read_head(head: bytes) -> ResponseHead:
+    """Read the response head the handler wrote, its blank line included."""
     try:
-        code, reason = parse_status(match[1].decode("latin-1"))
-    except ValueError as error:
-        raise HandlerAppError("the handler's status line: %s" % error) from None
-    known = (code, reason or _phrase(code))
-    _remember(_status_lines, line, known)
-    return known
-
-
-def _field(line: bytes) -> tuple[str, str, str, int | None]:
-    """Name, value, lower-cased name and, for ``Content-Length``, length of a line; remembered."""
-    # Most lines repeat from response to response (all but Date, within a second).
-    content = line[:-1] if line.endswith(b"\r") else line
-    try:
-        [(name, value)] = parse_fields([content + b"\r\n"], strict=True)
+        return parse_response_head(head)
     except ProtocolError as error:
-        raise HandlerAppError(
-            "the handler's header line %r: %s" % (line[:80], error.explain)
-        ) from None
-    text, value_text = name.decode("latin-1"), value.decode("latin-1")
-    lower = text.lower()
-    length = _content_length(value_text) if lower == "content-length" else None
-    known = (text, value_text, lower, length)
-    _remember(_field_lines, line, known)
-    return known
+        raise HandlerAppError("the handler's response head: %s" % error.explain) from None
 
 
-def _remember(cache: dict[bytes, Any], key: bytes, value: Any) -> None:
-    # Dropped whole when full, never grown: unique lines (an ETag) cost one parse each.
-    if len(cache) >= _LINES_MAX:
-        cache.clear()
-    cache[key] = value
+def _start_response_args(head: ResponseHead, script_name: str) -> tuple[str, list[tuple[str, str]]]:
+    """The status and fields for ``start_response``: without those that are not passed on."""
+    not_passed_on: frozenset[str] | set[str] = _NOT_PASSED_ON
+    chunked = head.framing is Framing.CHUNKED
+    headers = []
+    for name, value in head.fields:
+        lower = name.lower()
+        if lower in not_passed_on:
+            if lower == "connection":
+                # RFC 9110 §7.6.1: the fields Connection names are this connection's too.
+                not_passed_on = not_passed_on | connection_options(value)
+            continue
+        if chunked and lower == "content-length":
+            continue  # RFC 9112 §6.3: Transfer-Encoding overrides it
+        headers.append((name, value))
+    if not_passed_on is not _NOT_PASSED_ON:  # a field named later may come first
+        headers = [field for field in headers if field[0].lower() not in not_passed_on]
+    if script_name:
+        headers = [_mounted_field(field, script_name) for field in headers]
+    return "%d %s" % (head.status, head.reason or _phrase(head.status)), headers
 
 
 def _phrase(code: int) -> str:
@@ -703,22 +639,6 @@ def _phrase(code: int) -> str:
         return HTTPStatus(code).phrase
     except ValueError:
         return ""
-
-
-def _content_length(value: str) -> int:
-    try:
-        return content_length_value(value)
-    except ProtocolError:
-        raise HandlerAppError("the handler sent Content-Length %r" % value) from None
-
-
-def _chunked(value: str) -> bool:
-    codings = [coding.strip(" \t").lower() for coding in value.split(",")]
-    if codings != ["chunked"]:
-        # Only chunked can be undone here; any other coding would reach the client
-        # without the field that says so.
-        raise HandlerAppError("the handler sent Transfer-Encoding %r; only chunked maps" % value)
-    return True
 
 
 class _ChunkDecoder:
