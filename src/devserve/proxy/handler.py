@@ -108,6 +108,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
 
     #: The backend requests go to.
     proxy: Proxy | None = None
+    _scheme = "http"  # the client's, once a request is read
 
     def answer_request(self) -> None:
         """Forward the request; relay the backend's answer (or a 502/504 page)."""
@@ -116,18 +117,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if proxy is None or head is None:  # HTTP/0.9 has no head to forward
             self.send_error(HTTPStatus.BAD_GATEWAY, "No backend for this request")
             return
-        websocket = (
-            any(
-                name.lower() == "upgrade" and value.strip().lower() == "websocket"
-                for name, value in head.fields
-            )
-            and "upgrade" in head.connection
+        websocket = "upgrade" in head.connection and any(
+            name.lower() == "upgrade" and value.strip().lower() == "websocket"
+            for name, value in head.fields
         )
+        self._scheme = "https" if is_tls(self.connection) else "http"
         fields = request_fields(
             head.fields,
             backend=proxy.backend,
             client=self.address_string(),
-            proto="https" if is_tls(self.connection) else "http",
+            proto=self._scheme,
             change_origin=proxy.change_origin,
             websocket=websocket,
         )
@@ -234,7 +233,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         host = head.host if head is not None and head.host else None
         if host is None:
             return ""
-        return "%s://%s" % ("https" if is_tls(self.connection) else "http", host)
+        return "%s://%s" % (self._scheme, host)
 
     def _send_head(self, proxy: Proxy, response: ResponseHead, upgrade: bool = False) -> None:
         self.log_request(response.status)
