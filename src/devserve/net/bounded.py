@@ -74,6 +74,9 @@ from .streams import is_tls
 
 __all__ = ["BoundedHTTPSServer", "BoundedHTTPServer"]
 
+_BODY_STALL = "%s - - relayed response cut: the client took nothing for %g s\n"
+_TUNNEL_STALL = "%s - - tunnel closed: nothing taken for %g s\n"
+
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _TICK = 0.25  # seconds between checks for deadlines, idle connections and long requests
 _LINGER = 2.0  # seconds a refused client has to read its 503 before the socket closes
@@ -792,10 +795,9 @@ class BoundedHTTPServer(HTTPServer):
         for record in records:
             tunnel = record.tunnel
             if tunnel is not None and not record.busy and tunnel.stalled(now):
-                sys.stderr.write(
-                    "%s - - tunnel closed: nothing taken for %g s\n"
-                    % (record.address[0], tunnel.patience or 0)
-                )
+                # A relayed body waits on the client alone; a tunnel on either side.
+                stall = _BODY_STALL if tunnel.one_way else _TUNNEL_STALL
+                sys.stderr.write(stall % (record.address[0], tunnel.patience or 0))
                 self._close(record)
                 continue
             if record.busy or record.held is not None or tunnel is not None:
