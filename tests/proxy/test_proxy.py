@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import tracemalloc
 from typing import Any
@@ -11,11 +12,11 @@ from typing import Any
 import pytest
 
 import devserve
-from devserve import Proxy
+from devserve import MountTable, Proxy
 from support.sockets import CLIENT_TIMEOUT, RunningServer, read_all, read_response
 from support.wsgi import dechunk, split
 
-from .conftest import Backend, RawBackend, front_for
+from .conftest import Backend, Front, RawBackend, front_for
 
 
 def ask(front: RunningServer, request: str) -> tuple[bytes, dict[str, str], bytes]:
@@ -325,3 +326,47 @@ def test_a_backend_that_stalls_in_a_body_with_a_length_is_cut_at_the_timeout() -
     assert data.startswith(b"HTTP/1.1 200 OK")
     assert data.endswith(b"part")  # cut short, the connection ended: never taken as whole
     assert elapsed < 3, elapsed
+
+
+def answer_once_then_wait_for_the_end(ended: threading.Event) -> Any:
+    """Answer one request, then set *ended* when the proxy closes the kept connection."""
+
+    def serve(sock: socket.socket) -> None:
+        sock.settimeout(10)
+        request = b""
+        while b"\r\n\r\n" not in request:
+            request += sock.recv(65536)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        if sock.recv(65536) == b"":
+            ended.set()
+
+    return serve
+
+
+def test_closing_the_table_closes_its_proxies_kept_connections() -> None:
+    ended, replaced = threading.Event(), threading.Event()
+    raw, old = (
+        RawBackend(answer_once_then_wait_for_the_end(ended)),
+        RawBackend(answer_once_then_wait_for_the_end(replaced)),
+    )
+    table = MountTable([("/api", Proxy(raw.url)), ("/old", Proxy(old.url))])
+    handler = type("Handler", (Front,), {"responders": (table,)})
+    front = RunningServer(devserve.BoundedHTTPServer(("127.0.0.1", 0), handler))
+    try:
+        for prefix in (b"/api", b"/old"):
+            answer = front.exchange(b"GET %s/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+                                    % prefix)  # fmt: skip
+            assert answer.endswith(b"ok")
+        assert not ended.wait(0.3)  # kept alive for the next request
+        table.mount("/old", Proxy(raw.url))  # the replaced proxy lets its backend go
+        assert replaced.wait(5.0)
+        assert not ended.is_set()
+        table.close()
+        assert ended.wait(5.0)
+        # The server still runs, and the table can open new connections.
+        answer = front.exchange(b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        assert answer.endswith(b"front")
+    finally:
+        front.stop()
+        raw.close()
+        old.close()

@@ -77,6 +77,13 @@ class AppOptions(NamedTuple):
     cgi: bool = False
 
 
+def _close(table: MountTable, live: LiveReload | None) -> None:
+    """End what serving keeps open: live reload's watcher, the mounts' proxies."""
+    if live is not None:
+        live.close()
+    table.close()
+
+
 def serve_app(profile: Profile, options: AppOptions) -> int:
     """Serve the application *options* name until interrupted; return an exit status.
 
@@ -181,7 +188,7 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
         )  # fmt: skip
     if live is not None:
         live.start()
-    return run(servers, live.close if live is not None else None)
+    return run(servers, functools.partial(_close, table, live))
 
 
 def _prepared(

@@ -79,6 +79,11 @@ def mounted_directories(
     return functools.partial(directory_handler, profile, mounted=True, live=live)
 
 
+def _close_all(closing: Sequence[Callable[[], None]]) -> None:
+    for close in closing:
+        close()
+
+
 def serve_files(
     profile: Profile,
     *,
@@ -104,12 +109,14 @@ def serve_files(
         folders = [spec.target for spec in mounts if spec.kind in (DIRECTORY, CGI)]
         live = LiveReload([root, *folders], *livereload_patterns)
         responders.append(live)
+    closing: list[Callable[[], None]] = [] if live is None else [live.close]
     if mounts:
         from ..mount.table import MountTable
 
         table = MountTable()
         mount_all(table, mounts, mounted_directories(profile, live))
         responders.append(table)
+        closing.append(table.close)  # its proxies' connections to their backends
     handler = directory_handler(profile, root, cgi, live=live, responders=responders)
     server_class: type[HTTPServer] = (
         ThreadingHTTPServer
@@ -131,4 +138,4 @@ def serve_files(
     print_banner(servers, ("Directory", root), notes)
     if open_page:
         devloop.open_page(servers[0])
-    return run(servers, live.close if live is not None else None)
+    return run(servers, functools.partial(_close_all, closing))

@@ -106,11 +106,15 @@ class MountTable:
         or a :func:`functools.partial` of one, through :class:`~devserve.HandlerApp`), a
         directory (a :class:`str` or :class:`os.PathLike`, served by *files_handler*), a
         :class:`~devserve.Proxy` to a backend, or a WSGI application.  A prefix mounted
-        again is replaced.  ``"/"`` mounts a catch-all: every request under no other
-        prefix goes to it, none to the handler.
+        again is replaced (a replaced :class:`~devserve.Proxy` is closed).  ``"/"``
+        mounts a catch-all: every request under no other prefix goes to it, none to
+        the handler.
         """
         prefix = "" if prefix == "/" else check_prefix(prefix)
         entry = self._entry(prefix, target)
+        for mount in self.mounts:
+            if mount.prefix == prefix and mount.proxy is not None and mount.proxy is not target:
+                mount.proxy.close()
         self.mounts = [mount for mount in self.mounts if mount.prefix != prefix] + [entry]
         self.mounts.sort(key=lambda mount: len(mount.prefix), reverse=True)
         return entry
@@ -130,6 +134,15 @@ class MountTable:
         if not callable(target):
             raise TypeError("cannot mount %r: not a handler class, directory or WSGI app" % target)
         return Mount(prefix, self.wsgi_handler, target)
+
+    def close(self) -> None:
+        """Close what the mounts keep open: each proxy's idle connections to its backend.
+
+        Call it once the servers that use the table are closed; the command line does.
+        """
+        for mount in self.mounts:
+            if mount.proxy is not None:
+                mount.proxy.close()
 
     def respond(self, handler: BaseHTTPRequestHandler) -> bool:
         """Serve *handler*'s request if a mount's prefix holds it; say whether one did."""

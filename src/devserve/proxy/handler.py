@@ -96,6 +96,10 @@ class Proxy:
     def __repr__(self) -> str:
         return "Proxy(%r)" % self.backend.url
 
+    def close(self) -> None:
+        """Close the idle connections kept to the backend (a later request opens new ones)."""
+        self.pool.close()
+
 
 class ProxyHandler(BaseHTTPRequestHandler):
     """Forward every request, whatever its method, to :attr:`proxy`'s backend.
