@@ -126,6 +126,12 @@ def test_whether_the_connection_closes(version: bytes, connection: bytes, closes
     assert parse_response_head(data).closes is closes
 
 
+def test_the_options_connection_lists_are_given_lower_cased() -> None:
+    data = b"HTTP/1.1 200 OK\r\nConnection: X-Trace, ,close\r\nConnection: Keep-Alive\r\n\r\n"
+    assert parse_response_head(data, "HEAD").connection == {"x-trace", "close", "keep-alive"}
+    assert parse_response_head(HELLO).connection == frozenset()
+
+
 def test_limits_bound_the_head() -> None:
     many = b"HTTP/1.1 200 OK\r\n" + b"A: b\r\n" * DEFAULT_LIMITS.max_fields + b"\r\n"
     with pytest.raises(HeaderFieldsTooLarge, match="Too many"):

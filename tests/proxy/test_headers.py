@@ -83,7 +83,8 @@ def test_request_fields() -> None:
         ("Proxy-Authorization", "secret"), ("Trailer", "X"), ("Expect", "100-continue"),
         ("Accept", "*/*"), ("X-Forwarded-For", "10.1.1.1"), ("Cookie", "a=1"),
     ]  # fmt: skip
-    assert request_fields(fields, backend=KEEP, client="127.0.0.9", proto="http") == [
+    connection = ("keep-alive", "x-private")
+    assert request_fields(fields, connection, backend=KEEP, client="127.0.0.9", proto="http") == [
         ("Host", "localhost:8000"), ("Accept", "*/*"), ("Cookie", "a=1"),
         ("X-Forwarded-For", "10.1.1.1, 127.0.0.9"), ("X-Forwarded-Proto", "http"),
         ("X-Forwarded-Host", "localhost:8000"),
@@ -93,8 +94,8 @@ def test_request_fields() -> None:
 def test_change_origin_and_websocket() -> None:
     fields = [("Host", "localhost:8000"), ("Connection", "Upgrade"), ("Upgrade", "websocket"),
               ("X-Forwarded-Proto", "https"), ("Sec-WebSocket-Key", "k")]  # fmt: skip
-    out = request_fields(fields, backend=ROOT, client="::1", proto="http", change_origin=True,
-                         websocket=True)  # fmt: skip
+    out = request_fields(fields, ("upgrade",), backend=ROOT, client="::1", proto="http",
+                         change_origin=True, websocket=True)  # fmt: skip
     assert out == [
         ("Host", "localhost:5173"), ("X-Forwarded-Proto", "https"), ("Sec-WebSocket-Key", "k"),
         ("X-Forwarded-For", "::1"), ("X-Forwarded-Host", "localhost:8000"),
@@ -154,13 +155,14 @@ def test_response_fields() -> None:
               ("Transfer-Encoding", "chunked"), ("Content-Length", "5"), ("Keep-Alive", "t=1"),
               ("Location", "/v1/x"), ("Set-Cookie", "a=1; Path=/v1"), ("Set-Cookie", "b=2"),
               ("Upgrade", "websocket"), ("Proxy-Authenticate", "Basic")]  # fmt: skip
-    assert response_fields(fields, backend=V1, prefix="/api", origin="http://me") == [
+    connection = {"close", "x-hop"}
+    assert response_fields(fields, connection, backend=V1, prefix="/api", origin="http://me") == [
         ("Content-Type", "text/plain"), ("Location", "/api/x"), ("Set-Cookie", "a=1; Path=/api"),
         ("Set-Cookie", "b=2"),
     ]  # fmt: skip
     upgraded = response_fields(
         [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", "x")],
-        backend=V1, prefix="/api", origin="http://me", upgrade=True,
+        {"upgrade"}, backend=V1, prefix="/api", origin="http://me", upgrade=True,
     )  # fmt: skip
     assert upgraded == [("Upgrade", "websocket"), ("Sec-WebSocket-Accept", "x"),
                         ("Connection", "Upgrade")]  # fmt: skip

@@ -39,6 +39,7 @@ __all__ = [
     "read_response_head",
 ]
 
+_NO_OPTIONS: frozenset[str] = frozenset()
 _STATUS_LINE = re.compile(rb"(HTTP/1\.[01]) (.*)", re.DOTALL)
 #: The end of a head: its blank line, after a CRLF or a bare LF.
 HEAD_END = re.compile(rb"\n\r?\n")
@@ -60,6 +61,9 @@ class ResponseHead(NamedTuple):
     #: Whether the connection closes after this response (``Connection: close``,
     #: HTTP/1.0 without ``keep-alive``, or a body delimited by the close).
     closes: bool
+    #: The lower-cased options ``Connection`` lists: fields of those names belong to
+    #: the connection too (RFC 9110 §7.6.1), as the hop-by-hop ones do.
+    connection: frozenset[str]
 
 
 class BufferedSource(Protocol):
@@ -114,7 +118,7 @@ def parse_response_head(
     fields: list[tuple[str, str]] = []
     length: int | None = None
     codings: list[bytes] = []
-    options: set[str] = set()
+    options: frozenset[str] = _NO_OPTIONS
     known = _field_lines
     for line in lines[1:]:
         field = known.get(line)
@@ -129,16 +133,18 @@ def parse_response_head(
         elif lower == "transfer-encoding":
             codings.append(value.encode("latin-1"))
         elif lower == "connection":
-            options |= connection_options(value)
+            options = options | connection_options(value)
     closes = "close" in options or (version == "HTTP/1.0" and "keep-alive" not in options)
     if method == "HEAD" or code < 200 or code == 204 or code == 304:
-        return ResponseHead(version, code, reason, fields, Framing.NONE, None, closes)
-    if codings:
+        framing, length = Framing.NONE, None
+    elif codings:
         transfer_coding_is_chunked(codings)
-        return ResponseHead(version, code, reason, fields, Framing.CHUNKED, None, closes)
-    if length is not None:
-        return ResponseHead(version, code, reason, fields, Framing.LENGTH, length, closes)
-    return ResponseHead(version, code, reason, fields, Framing.CLOSE, None, True)
+        framing, length = Framing.CHUNKED, None
+    elif length is not None:
+        framing = Framing.LENGTH
+    else:
+        framing, closes = Framing.CLOSE, True
+    return ResponseHead(version, code, reason, fields, framing, length, closes, options)
 
 
 # A status line (without its LF) -> the limits it was read under, version, code and

@@ -128,6 +128,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self._scheme = "https" if is_tls(self.connection) else "http"
         fields = request_fields(
             head.fields,
+            head.connection,
             backend=proxy.backend,
             client=self.address_string(),
             proto=self._scheme,
@@ -244,6 +245,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self.send_response_only(response.status, response.reason or None)
         fields = response_fields(
             response.fields,
+            response.connection,
             backend=proxy.backend,
             prefix=self.mount_prefix,
             origin=self._origin(),

@@ -18,11 +18,11 @@ caller allows others, so a mistyped URL cannot turn the server into an open rela
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from ..http11.response import HOP_BY_HOP_FIELDS, connection_options
+from ..http11.response import HOP_BY_HOP_FIELDS
 from ..http11.target import origin_form
 
 __all__ = [
@@ -179,20 +179,13 @@ def rewrite_cookie(value: str, backend: Backend, prefix: str) -> str:
     return ";".join(kept)
 
 
-def _hop_names(fields: Iterable[tuple[str, str]]) -> set[str]:
-    names = set(HOP_BY_HOP_FIELDS)
-    for name, value in fields:
-        if name.lower() == "connection":
-            names |= connection_options(value)
-    return names
-
-
-def _dropped(name: str, hop: set[str]) -> bool:
+def _dropped(name: str, hop: Collection[str]) -> bool:
     return name in hop or name in _REFRAMED or name.startswith("proxy-")
 
 
 def request_fields(
     fields: Iterable[tuple[str, str]],
+    connection: Collection[str],
     *,
     backend: Backend,
     client: str,
@@ -202,13 +195,15 @@ def request_fields(
 ) -> list[tuple[str, str]]:
     """The fields of a request to forward to *backend*, framing left out.
 
-    Hop-by-hop fields go; ``Host`` is kept, or is the backend's with *change_origin*
-    (Vite's ``changeOrigin``); *client* is appended to ``X-Forwarded-For``, and
-    ``X-Forwarded-Proto`` (*proto*) and ``X-Forwarded-Host`` are set unless a proxy in
-    front set them already.  A *websocket* handshake keeps its ``Upgrade``.
+    Hop-by-hop fields go, and those *connection* names (the lower-cased options of
+    the request's ``Connection`` field, as the core reads them:
+    :attr:`~devserve.http11.RequestHead.connection`); ``Host`` is kept, or is the
+    backend's with *change_origin* (Vite's ``changeOrigin``); *client* is appended to
+    ``X-Forwarded-For``, and ``X-Forwarded-Proto`` (*proto*) and ``X-Forwarded-Host``
+    are set unless a proxy in front set them already.  A *websocket* handshake keeps
+    its ``Upgrade``.
     """
-    fields = list(fields)
-    hop = _hop_names(fields)
+    hop = HOP_BY_HOP_FIELDS.union(connection)
     out: list[tuple[str, str]] = []
     forwarded_for: list[str] = []
     host = None
@@ -244,6 +239,7 @@ def request_fields(
 
 def response_fields(
     fields: Iterable[tuple[str, str]],
+    connection: Collection[str],
     *,
     backend: Backend,
     prefix: str,
@@ -252,12 +248,13 @@ def response_fields(
 ) -> list[tuple[str, str]]:
     """The fields of the backend's response to send on, framing left out.
 
-    Hop-by-hop fields go (a ``101`` to a WebSocket handshake, *upgrade*, keeps
-    ``Upgrade`` and says ``Connection: Upgrade``); ``Location`` and ``Set-Cookie`` are
-    rewritten to this server (:func:`rewrite_location`, :func:`rewrite_cookie`).
+    Hop-by-hop fields go, and those *connection* names (the response's ``Connection``
+    options: :attr:`~devserve.http11.response_head.ResponseHead.connection`; a ``101``
+    to a WebSocket handshake, *upgrade*, keeps ``Upgrade`` and says ``Connection:
+    Upgrade``); ``Location`` and ``Set-Cookie`` are rewritten to this server
+    (:func:`rewrite_location`, :func:`rewrite_cookie`).
     """
-    fields = list(fields)
-    hop = _hop_names(fields)
+    hop = HOP_BY_HOP_FIELDS.union(connection)
     out: list[tuple[str, str]] = []
     for name, value in fields:
         lower = name.lower()

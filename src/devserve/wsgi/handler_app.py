@@ -44,7 +44,7 @@ from ..http11 import (
     content_length_value,
 )
 from ..http11.framing import chunk_size
-from ..http11.response import CONNECTION_FIELDS, Framing, connection_options
+from ..http11.response import CONNECTION_FIELDS, Framing
 from ..http11.response_head import HEAD_END, ResponseHead, parse_response_head
 from ..http11.target import below_prefix
 
@@ -541,7 +541,10 @@ class _Response:
         if head:
             data = bytes(head)
             head.clear()
-        read = _read_head(data[: end.end()])
+        try:
+            read = parse_response_head(data[: end.end()])
+        except ProtocolError as error:
+            raise HandlerAppError("the handler's response head: %s" % error.explain) from None
         if read.status < 200:
             if read.status == HTTPStatus.SWITCHING_PROTOCOLS:
                 raise HandlerAppError(
@@ -604,31 +607,12 @@ class _Response:
         return []
 
 
-def _read_head(head: bytes) -> ResponseHead:
-    """Read the response head the handler wrote, its blank line included."""
-    try:
-        return parse_response_head(head)
-    except ProtocolError as error:
-        raise HandlerAppError("the handler's response head: %s" % error.explain) from None
-
-
 def _start_response_args(head: ResponseHead, script_name: str) -> tuple[str, list[tuple[str, str]]]:
     """The status and fields for ``start_response``: without those that are not passed on."""
-    not_passed_on: frozenset[str] | set[str] = _NOT_PASSED_ON
-    chunked = head.framing is Framing.CHUNKED
-    headers = []
-    for name, value in head.fields:
-        lower = name.lower()
-        if lower in not_passed_on:
-            if lower == "connection":
-                # RFC 9110 §7.6.1: the fields Connection names are this connection's too.
-                not_passed_on = not_passed_on | connection_options(value)
-            continue
-        if chunked and lower == "content-length":
-            continue  # RFC 9112 §6.3: Transfer-Encoding overrides it
-        headers.append((name, value))
-    if not_passed_on is not _NOT_PASSED_ON:  # a field named later may come first
-        headers = [field for field in headers if field[0].lower() not in not_passed_on]
+    not_passed_on = _NOT_PASSED_ON | head.connection if head.connection else _NOT_PASSED_ON
+    if head.framing is Framing.CHUNKED:
+        not_passed_on = not_passed_on | {"content-length"}  # RFC 9112 §6.3: TE overrides it
+    headers = [field for field in head.fields if field[0].lower() not in not_passed_on]
     if script_name:
         headers = [_mounted_field(field, script_name) for field in headers]
     return "%d %s" % (head.status, head.reason or _phrase(head.status)), headers
