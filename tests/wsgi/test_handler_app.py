@@ -626,3 +626,29 @@ def test_a_partial_of_the_stdlib_file_handler(
 def test_only_handler_classes_are_accepted(wrong: Any) -> None:
     with pytest.raises(TypeError, match="BaseHTTPRequestHandler"):
         HandlerApp(wrong)
+
+
+class FixedRedirect(Quiet):
+    """The same head, byte for byte, every time (no Date, no Server)."""
+
+    def do_GET(self) -> None:
+        self.send_response_only(302)
+        self.send_header("Location", "/there")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_a_head_read_again_is_given_fresh_to_each_call() -> None:
+    # A head is read once and remembered: what a server does to the fields it is
+    # given, and the SCRIPT_NAME a call is mounted under, stay that call's.
+    app = HandlerApp(FixedRedirect)
+    seen = []
+    for script_name in ("", "/a", "/b", "/a"):
+        status, headers, _ = call(app, SCRIPT_NAME=script_name)
+        seen.append((status, dict(headers)["Location"]))
+        headers.append(("X-Added-By-The-Server", "1"))
+        headers[0] = ("Location", "/changed")
+    assert seen == [("302 Found", "/there"), ("302 Found", "/a/there"),
+                    ("302 Found", "/b/there"), ("302 Found", "/a/there")]  # fmt: skip
+    _, headers, _ = call(app)
+    assert headers == [("Location", "/there"), ("Content-Length", "0")]

@@ -11,8 +11,9 @@ its body framed by ``Content-Length`` alone: the WSGI server has already answere
 past the limit).
 Rule 3: what the handler writes is read by the core
 (:func:`~devserve.http11.response_head.parse_response_head`, as the proxy reads a
-backend's answer) and given to ``start_response``; the fields that
-manage a connection, ``Date`` and ``Server`` are the WSGI server's.  The body goes to
+backend's answer), once for each distinct head, and given to ``start_response``
+(a fresh list each time); the fields that manage a connection, ``Date`` and
+``Server`` are the WSGI server's.  The body goes to
 PEP 3333's ``write`` callable as the handler writes it (a chunked one decoded first),
 so it streams, in constant memory, without a thread.
 Rule 4: what a WSGI server cannot carry is a :exc:`HandlerAppError`, never a guess: the
@@ -30,7 +31,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from ..handler.base import BaseHTTPRequestHandler
@@ -541,10 +542,7 @@ class _Response:
         if head:
             data = bytes(head)
             head.clear()
-        try:
-            read = parse_response_head(data[: end.end()])
-        except ProtocolError as error:
-            raise HandlerAppError("the handler's response head: %s" % error.explain) from None
+        read = _read_head(data[: end.end()], self._script_name)
         if read.status < 200:
             if read.status == HTTPStatus.SWITCHING_PROTOCOLS:
                 raise HandlerAppError(
@@ -555,8 +553,8 @@ class _Response:
         # After an interim response (WSGI has no way to send one), the final one.
         self.send(data[end.end() :])
 
-    def _start(self, head: ResponseHead) -> None:
-        self._write = self._start_response(*_start_response_args(head, self._script_name))
+    def _start(self, head: _ReadHead) -> None:
+        self._write = self._start_response(head.status_text, list(head.headers))
         if not body_allowed(head.status, self._method):
             self.complete = True
         elif head.framing is Framing.CHUNKED:
@@ -605,6 +603,41 @@ class _Response:
                 % self._dropped
             )
         return []
+
+
+class _ReadHead(NamedTuple):
+    """A response head the handler wrote, read, and what ``start_response`` is given."""
+
+    status: int
+    framing: Framing
+    length: int | None
+    status_text: str
+    headers: list[tuple[str, str]]
+
+
+# A handler writes the same head again and again (all of it but Date, within a
+# second): each distinct one is read once, in a table dropped whole when full.
+_read_heads: dict[tuple[bytes, str], _ReadHead] = {}
+_READ_HEADS_MAX = 256
+_READ_HEAD_SIZE = 4096  # larger ones are read each time: the table stays under 1 MiB
+
+
+def _read_head(data: bytes, script_name: str) -> _ReadHead:
+    """Read the response head the handler wrote (blank line included), remembered."""
+    read = _read_heads.get((data, script_name))
+    if read is not None:
+        return read
+    try:
+        head = parse_response_head(data)
+    except ProtocolError as error:
+        raise HandlerAppError("the handler's response head: %s" % error.explain) from None
+    status_text, headers = _start_response_args(head, script_name)
+    read = _ReadHead(head.status, head.framing, head.length, status_text, headers)
+    if len(data) <= _READ_HEAD_SIZE:
+        if len(_read_heads) >= _READ_HEADS_MAX:
+            _read_heads.clear()
+        _read_heads[data, script_name] = read
+    return read
 
 
 def _start_response_args(head: ResponseHead, script_name: str) -> tuple[str, list[tuple[str, str]]]:
