@@ -3,10 +3,12 @@
 The bugs live in pairs, so each family's flags are tried alone and in every pair, over
 real sockets, against ``python -m devserve`` in a subprocess:
 
-- files: ``--cgi``, ``--livereload``, ``--allowed-host``, ``-q``, ``--compat``, TLS and
-  ``--mount`` of a directory;
-- ``--app``: ``--static``, ``--livereload``, ``--debug``, ``--reload``, ``--script-name``
-  and ``--mount`` of an application (the same one, under ``/mounted``).
+- files: ``--cgi``, ``--livereload``, ``--allowed-host``, ``-q``, ``--compat``, TLS,
+  ``--mount`` of a directory and ``--proxy`` to a backend;
+- ``--app``: ``--static``, ``--livereload``, ``--debug``, ``--reload``, ``--script-name``,
+  ``--mount`` of an application (the same one, under ``/mounted``) and ``--proxy``.
+
+The backend is devserve's WSGI server in this test process, saying what it was asked.
 
 Each started server is checked for what every flag of its family promises, on or
 off, so a flag that breaks another one shows (TLS is the conftest certificate; one
@@ -29,6 +31,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -36,8 +39,10 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from devserve import make_server
 from devserve.dev.livereload import ENDPOINT
 from support.cli import DevserveProcess, same_devserve_path
+from support.wsgi import QuietWSGIHandler
 
 TIMEOUT = 5.0
 LIVE_SCRIPT = b'<script data-devserve="livereload">'
@@ -407,6 +412,57 @@ def launch() -> Iterator[Callable[..., DevserveProcess]]:
             server.stop()
 
 
+PROXIED_PAGE = b"<!doctype html><html><body><p>from the backend</p></body></html>\n"
+
+
+def backend_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Say what was asked (JSON); a page at /api/page."""
+    if environ["PATH_INFO"] == "/api/page":
+        body, ctype = PROXIED_PAGE, "text/html; charset=utf-8"
+    else:
+        body = json.dumps({
+            "path": environ["PATH_INFO"], "query": environ["QUERY_STRING"],
+            "fields": {k[5:]: v for k, v in environ.items() if k.startswith("HTTP_")},
+        }).encode()  # fmt: skip
+        ctype = "application/json"
+    start_response("200 OK", [("Content-Type", ctype), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[str]:
+    """The URL of a backend for ``--proxy``: devserve's WSGI server, in this process."""
+    server = make_server("127.0.0.1", 0, backend_app, handler_class=QuietWSGIHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d" % server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(TIMEOUT)
+
+
+def assert_proxied(response: Response, client: Client, tls: bool) -> None:
+    """*response* to ``/api/echo?x=1`` is the backend's, asked as a proxy asks.
+
+    Then a page of the backend, navigated to, passes byte for byte (live reload's
+    script is not put in a backend's pages), on the same connection.
+    """
+    assert response.status == 200, response.raw[:300]
+    seen = json.loads(response.body)
+    assert (seen["path"], seen["query"]) == ("/api/echo", "x=1")
+    fields = seen["fields"]
+    assert fields["HOST"] == client.host  # kept, without --proxy-change-origin
+    assert fields["X_FORWARDED_FOR"] == "127.0.0.1"
+    assert fields["X_FORWARDED_PROTO"] == ("https" if tls else "http")
+    assert fields["X_FORWARDED_HOST"] == client.host
+    connections = client.connections
+    page = client.request("/api/page", headers=NAVIGATION)
+    assert (page.status, page.body) == (200, PROXIED_PAGE), page.raw[:300]
+    assert client.connections == connections  # the front kept the connection
+
+
 def pairs(names: Sequence[str]) -> list[tuple[str, ...]]:
     """Each name alone, then every pair."""
     return [(name,) for name in names] + list(itertools.combinations(names, 2))
@@ -418,11 +474,13 @@ def ids(combos: Sequence[tuple[str, ...]]) -> list[str]:
 
 # -- the files family ---------------------------------------------------------------------
 
-FILES_FLAGS = ("cgi", "livereload", "allowed-host", "quiet", "compat", "tls", "mount")
+FILES_FLAGS = ("cgi", "livereload", "allowed-host", "quiet", "compat", "tls", "mount", "proxy")
 FILES_COMBOS = pairs(FILES_FLAGS)
 
 
-def files_args(combo: Sequence[str], site: Path, certificate: tuple[Path, Path]) -> list[str]:
+def files_args(
+    combo: Sequence[str], site: Path, certificate: tuple[Path, Path], backend: str = ""
+) -> list[str]:
     args = ["0", "-d", str(site)]
     for flag in combo:
         args += {
@@ -433,6 +491,7 @@ def files_args(combo: Sequence[str], site: Path, certificate: tuple[Path, Path])
             "compat": ["--compat"],
             "tls": ["--tls-cert", str(certificate[0]), "--tls-key", str(certificate[1])],
             "mount": ["--mount", "/m=%s" % (site / "assets")],
+            "proxy": ["--proxy", "/api=%s" % backend],
         }[flag]
     return args
 
@@ -479,6 +538,11 @@ def check_files(port: int, on: set[str]) -> None:
             assert_page(client.request("/m/page.html", headers=NAVIGATION), STATIC_PAGE, live)
         else:
             assert mounted.status == 404, mounted.raw[:300]
+        proxied = client.request("/api/echo?x=1")
+        if "proxy" in on:
+            assert_proxied(proxied, client, tls)
+        else:
+            assert proxied.status == 404, proxied.raw[:300]
         # A directory listing is an HTML page too.
         listing = client.request("/notes/", headers=NAVIGATION)
         assert listing.status == 200, listing.raw[:300]
@@ -538,9 +602,10 @@ def test_files_flags_alone_and_in_pairs(
     site: Path,
     certificate: tuple[Path, Path],
     launch: Callable[..., DevserveProcess],
+    backend: str,
 ) -> None:
     on = set(combo)
-    server = launch(*files_args(combo, site, certificate))
+    server = launch(*files_args(combo, site, certificate, backend))
     scheme = "HTTPS" if "tls" in on else "HTTP"
     assert [line[0] for line in server.banner] == [scheme] * len(server.banner)
     marker = "/hello.txt?log=" + "+".join(combo)
@@ -578,11 +643,11 @@ def test_files_tls_adhoc_with_livereload(
 
 # -- the --app family ---------------------------------------------------------------------
 
-APP_FLAGS = ("static", "livereload", "debug", "reload", "script-name", "mount")
+APP_FLAGS = ("static", "livereload", "debug", "reload", "script-name", "mount", "proxy")
 APP_COMBOS = pairs(APP_FLAGS)
 
 
-def app_args(combo: Sequence[str], site: Path) -> list[str]:
+def app_args(combo: Sequence[str], site: Path, backend: str = "") -> list[str]:
     args = ["0", "--app", "app.py:app"]
     for flag in combo:
         args += {
@@ -592,6 +657,7 @@ def app_args(combo: Sequence[str], site: Path) -> list[str]:
             "reload": ["--reload"],
             "script-name": ["--script-name", "/base"],
             "mount": ["--mount", "/mounted=app.py:app"],
+            "proxy": ["--proxy", "/api=%s" % backend],
         }[flag]
     return args
 
@@ -657,6 +723,14 @@ def check_app(port: int, on: set[str], version: str) -> dict[str, Any]:
             assert mounted.status == 404, mounted.raw[:300]
         else:
             assert echo(mounted)["path_info"] == "/mounted/echo"
+        # --proxy: /api goes to the backend, whatever the app's prefix.
+        proxied = client.request("/api/echo?x=1")
+        if "proxy" in on:
+            assert_proxied(proxied, client, False)
+        elif base:
+            assert proxied.status == 404, proxied.raw[:300]
+        else:
+            assert echo(proxied)["path_info"] == "/api/echo"
         # --script-name: a path outside the prefix is not the app's.
         if base:
             outside = client.request("/echo")
@@ -738,12 +812,12 @@ def change_app_and_wait(
 
 @pytest.mark.parametrize("combo", APP_COMBOS, ids=ids(APP_COMBOS))
 def test_app_flags_alone_and_in_pairs(
-    combo: tuple[str, ...], site: Path, launch: Callable[..., DevserveProcess]
+    combo: tuple[str, ...], site: Path, launch: Callable[..., DevserveProcess], backend: str
 ) -> None:
     on = set(combo)
     if "debug" in on:
         pytest.importorskip("werkzeug.debug")  # --debug is Werkzeug's debugger
-    server = launch(*app_args(combo, site), cwd=site)
+    server = launch(*app_args(combo, site, backend), cwd=site)
     assert [line[0] for line in server.banner] == ["HTTP"] * len(server.banner)
     assert "App app.py:app - press Ctrl+C to stop" in server.stdout
     seen = check_app(server.port, on, "first")
