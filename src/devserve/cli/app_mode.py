@@ -77,6 +77,17 @@ class AppOptions(NamedTuple):
     cgi: bool = False
 
 
+def _mount_django_static(table: MountTable, app: Any, mounted: Sequence[str]) -> list[str]:
+    """Serve a Django project's static files where its pages link to them, as runserver.
+
+    Return the banner's note, if there is one.
+    """
+    static = django_static(app, [mount.prefix for mount in table.mounts] + list(mounted))
+    if static.app is not None:
+        table.mount(static.prefix, static.app)
+    return [static.note] if static.note else []
+
+
 def _close(table: MountTable, live: LiveReload | None) -> None:
     """End what serving keeps open: live reload's watcher, the mounts' proxies."""
     if live is not None:
@@ -106,9 +117,10 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     wsgi_handler = configured(WSGIHandler, profile.handler_attributes())
     # Filled once the application is loaded; until then (and in the reloader's
     # parent) it mounts nothing.
+    # Always a responder: a child may have to answer everything with an error, and a
+    # Django project adds its static files to it once it is loaded.
     table = MountTable(wsgi_handler=wsgi_handler)
-    if options.mounts or child:
-        responders.append(table)  # a child may have to answer everything with an error
+    responders.append(table)
     if root is None:
         handler: type[BaseHTTPRequestHandler] = configured(
             WSGIHandler, profile.handler_attributes() | {"responders": tuple(responders)}
@@ -147,14 +159,17 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     watcher = ChangeWatcher(watched, options.include, options.exclude).start() if child else None
     hosts = [str(server.server_address[0]) for server in servers]
     prepare = functools.partial(_prepared, debug=options.debug, hosts=hosts, live=live)
-    static_note = None
+    static_notes: list[str] = []
     # Directories first: they serve even while the application cannot be loaded.
     directories = [spec for spec in options.mounts if spec.kind != PYTHON]
     mount_all(table, directories, mounted_directories(profile, live))
     try:
         app = load_app(options.spec) if options.spec else None
+        mounted = [spec.prefix for spec in options.mounts]
         for spec in python_mounts(options.mounts):
-            table.mount(spec.prefix, prepare(load_target(spec.target)))
+            target = load_target(spec.target)
+            static_notes += _mount_django_static(table, target, mounted)
+            table.mount(spec.prefix, prepare(target))
     except AppLoadError as error:
         sys.stderr.write("devserve: %s\n" % error)
         if watcher is None or is_first_start():
@@ -169,16 +184,15 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
     else:
         if app is not None:
             # Before the debugger: runserver serves static files around the project.
-            prefixes = [spec.prefix for spec in options.mounts]
-            app, static_note = django_static(app, options.script_name, prefixes)
+            static_notes += _mount_django_static(table, app, mounted)
             app = prepare(app)
     for server in servers:
         if app is not None:
             server.set_app(app)
     if not child:
-        _announce(servers, options, root, static_note)
-    elif static_note and is_first_start():
-        print(static_note, flush=True)  # the parent's banner could not know it
+        _announce(servers, options, root, static_notes)
+    elif static_notes and is_first_start():
+        print("\n".join(static_notes), flush=True)  # the parent's banner could not know it
     if watcher is not None:
         # The restart makes browsers reload (a new boot id); a change to
         # stylesheets only is swapped in place without one.
@@ -252,15 +266,14 @@ def _announce(
     servers: Sequence[WSGIServer],
     options: AppOptions,
     root: str | None,
-    static_note: str | None = None,
+    static_notes: Sequence[str] = (),
 ) -> None:
     notes = ["Mount: %s" % (spec,) for spec in options.mounts]
     if options.env_files:
         notes.append("Environment: loaded %s" % ", ".join(options.env_files))
     if options.env_tip:
         notes.append(options.env_tip)
-    if static_note:
-        notes.append(static_note)
+    notes += static_notes
     if options.reload:
         notes.append("Reload: restarting on changes (WERKZEUG_RUN_MAIN protocol)")
         if not devloop.installed("watchfiles"):
