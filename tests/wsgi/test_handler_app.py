@@ -652,3 +652,14 @@ def test_a_head_read_again_is_given_fresh_to_each_call() -> None:
                     ("302 Found", "/b/there"), ("302 Found", "/a/there")]  # fmt: skip
     _, headers, _ = call(app)
     assert headers == [("Location", "/there"), ("Content-Length", "0")]
+
+
+@pytest.mark.parametrize(
+    "field", [{"HTTP_X_BAD": "a\x01b"}, {"HTTP_X_BAD": "a\nb"}, {"HTTP_X BAD": "v"}],
+    ids=["control", "line-feed", "name-with-a-space"],
+)  # fmt: skip
+def test_fields_no_parser_would_accept_are_400(field: dict[str, str]) -> None:
+    # devserve's handlers take the request parsed; what a server let through that
+    # devserve's own parser refuses is refused as that parser would refuse it.
+    status, _, body = call(HandlerApp(handler_factories("/")["hello"]), **field)
+    assert status.startswith("400 "), (status, body)

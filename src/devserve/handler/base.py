@@ -51,6 +51,7 @@ from ..net.streams import ClientTimeout, Waited, reset_connection
 from ..net.unix import peer_host
 from .body import RequestBody
 from .connection import ConnectionHandler
+from .given import GivenRequests
 from .messages import (
     DEFAULT_ERROR_CONTENT_TYPE,
     DEFAULT_ERROR_MESSAGE,
@@ -190,6 +191,7 @@ class BaseHTTPRequestHandler(ConnectionHandler):
     #: The last response head written, as bytes (the files handler offers it to the
     #: server again: :class:`~devserve.net.contract.QuickAnswer`).
     sent_head = b""
+    _given_fields: list[tuple[bytes, bytes]] | None = None
     _headers_buffer: list[bytes]
     _status_code: int | None = None
     _response_framed = False
@@ -205,21 +207,25 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         self._start_request()
         try:
             waits = self.idle_timeout is not None or self.head_timeout is not None
-            if waits and not self._wait_for_request():
-                return
-            try:
-                self.raw_requestline = read_request_line(
-                    self.rfile, strict=self.strict_parsing, limits=self.limits
-                )
-            except URITooLong:
-                self.requestline = ""
-                self.request_version = ""
-                self.command = ""
-                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
-                return
-            if not self.raw_requestline:
-                self.close_connection = True
-                return
+            if self.given_requests is not None:
+                if not self._take_given_request(self.given_requests):
+                    return
+            else:
+                if waits and not self._wait_for_request():
+                    return
+                try:
+                    self.raw_requestline = read_request_line(
+                        self.rfile, strict=self.strict_parsing, limits=self.limits
+                    )
+                except URITooLong:
+                    self.requestline = ""
+                    self.request_version = ""
+                    self.command = ""
+                    self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                    return
+                if not self.raw_requestline:
+                    self.close_connection = True
+                    return
             parsed = self.parse_request()
             if waits:
                 self._end_deadline()
@@ -241,6 +247,15 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         finally:
             if self._record is not None:
                 self._report_response()
+
+    def _take_given_request(self, given: GivenRequests) -> bool:
+        """Take a request parsed already (:mod:`devserve.handler.given`); say if there is one."""
+        request = given.take_request()
+        if request is None:
+            self.close_connection = True
+            return False
+        self.raw_requestline, self._given_fields = request
+        return True
 
     def _start_request(self) -> None:
         self._status_code = None
@@ -408,8 +423,10 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         strict = self.strict_parsing
         try:
             head = parse_request(
-                raw, self.rfile, strict=strict, limits=self.limits, on_line=self._take_request_line
-            )
+                raw, self.rfile, strict=strict, limits=self.limits,
+                on_line=self._take_request_line,
+                fields=self._given_fields,
+            )  # fmt: skip
         except ProtocolError as error:
             if error.version is not None:
                 self.request_version = error.version

@@ -39,6 +39,7 @@ from ..net.contract import (
 )
 from ..net.relay import Tunnel, relay_in_thread
 from ..net.streams import SocketReader, SocketWriter, Waited, is_tls, tune_connection
+from .given import GivenRequests
 
 __all__ = ["ConnectionHandler"]
 
@@ -74,6 +75,12 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
     #: Whether the connection closes after the current request.
     close_connection: bool = True
 
+    #: Where requests come from when they arrive parsed (see :mod:`devserve.handler.given`),
+    #: or ``None``: read from :attr:`rfile`.
+    #:
+    #: .. versionadded:: 0.1
+    given_requests: GivenRequests | None = None
+
     _reader: SocketReader | None = None
     _writer: SocketWriter | None = None
     _parkable = False
@@ -84,7 +91,10 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
         """Make :attr:`rfile` and :attr:`wfile` for the connection."""
         sock = self.request
         if not isinstance(sock, socket.socket):
-            # Tests build handlers around stand-in sockets, as the stdlib allows.
+            # Tests build handlers around stand-in sockets, as the stdlib allows; a
+            # connection may hand its requests over parsed (HandlerApp's).
+            if isinstance(sock, GivenRequests):
+                self.given_requests = sock
             super().setup()
             return
         self.connection = sock

@@ -36,6 +36,7 @@ __all__ = [
     "RequestHead",
     "RequestLine",
     "has_field_section",
+    "head_from_fields",
     "parse_head",
     "parse_request",
     "parse_request_head",
@@ -240,6 +241,22 @@ def parse_head(
     This is where framing is decided: see :mod:`devserve.http11.framing`.
     *limits* bounds the ``Content-Length`` digits.
     """
+    return head_from_fields(line, parse_fields(lines, strict=strict), strict=strict, limits=limits)
+
+
+def head_from_fields(
+    line: RequestLine,
+    pairs: list[tuple[bytes, bytes]],
+    *,
+    strict: bool,
+    limits: Limits = DEFAULT_LIMITS,
+) -> RequestHead:
+    """Build a :class:`RequestHead` from a request line and its fields, valid already.
+
+    *pairs* are ``(name, value)`` as :func:`~devserve.http11.parse_fields` returns them:
+    a token and a value without CR, LF, NUL or surrounding blanks.  What
+    :func:`parse_head` decides, this decides (it is its second half).
+    """
     fields: list[tuple[str, str]] = []
     head = RequestHead(line, fields)
     lengths: list[bytes] = []
@@ -247,7 +264,7 @@ def parse_head(
     content_types = 0
     connection: list[str] = []
     special = _SPECIAL_FIELDS.get
-    for name, value in parse_fields(lines, strict=strict):
+    for name, value in pairs:
         text = value.decode("latin-1")
         fields.append((name.decode("latin-1"), text))
         kind = special(name.lower())
@@ -347,6 +364,7 @@ def parse_request(
     strict: bool,
     limits: Limits = DEFAULT_LIMITS,
     on_line: Callable[[RequestLine], None] | None = None,
+    fields: list[tuple[bytes, bytes]] | None = None,
 ) -> RequestHead | None:
     """Parse the request whose line *raw_line* was read from *source*; read its fields from it.
 
@@ -359,7 +377,8 @@ def parse_request(
     HTTP/0.9 request (lenient only) has no header section.  *on_line* is
     called with the request line as soon as it is parsed, before the header
     section is read (a server needs the method and version to answer whatever
-    happens next: a bad field, a timeout).
+    happens next: a bad field, a timeout).  *fields*, when given, are the request's
+    fields parsed already (see :func:`head_from_fields`), and nothing is read.
     """
     content = line_content(raw_line, strict=strict)
     if content is None:
@@ -373,6 +392,8 @@ def parse_request(
         on_line(line)
     if line.version_info < (1, 0):
         return RequestHead(line, [])
+    if fields is not None:
+        return head_from_fields(line, fields, strict=strict, limits=limits)
     lines = read_field_lines(source, limits=limits, head_size=len(raw_line), strict=strict)
     return parse_head(line, lines, strict=strict, limits=limits)
 

@@ -5,8 +5,10 @@ the :func:`functools.partial` of one) for a connection, here one that carries th
 call's request and then ends.  ``__init__``, ``setup``, ``handle``, ``parse_request``
 and the ``do_*`` dispatch (501 without one) are the handler's own, so what a handler
 does on its own server it does here.
-Rule 2: the request reaches the handler as HTTP/1.x bytes written back from the environ,
-its body framed by ``Content-Length`` alone: the WSGI server has already answered
+Rule 2: the request reaches a handler on devserve's base class as the WSGI server
+parsed it, a request line and fields (:mod:`devserve.handler.given`), and one on
+:mod:`http.server`'s as HTTP/1.x bytes written back from the environ; either way its
+body is framed by ``Content-Length`` alone: the WSGI server has already answered
 ``Expect`` and decoded a chunked body, which is spooled here to learn its length (413
 past the limit).
 Rule 3: what the handler writes is read by the core
@@ -36,6 +38,7 @@ from urllib.parse import quote
 
 from ..handler.base import BaseHTTPRequestHandler
 from ..handler.defaults import DEVSERVE
+from ..handler.given import GivenRequest, GivenRequests
 from ..handler.messages import DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE
 from ..handler.messages import error_page as _error_page
 from ..http11 import (
@@ -44,6 +47,7 @@ from ..http11 import (
     body_allowed,
     content_length_value,
 )
+from ..http11.fields import TOKEN
 from ..http11.framing import chunk_size
 from ..http11.response import CONNECTION_FIELDS, Framing
 from ..http11.response_head import HEAD_END, ResponseHead, parse_response_head
@@ -77,6 +81,9 @@ _PIECE = 1 << 16
 _NOT_PASSED_ON = CONNECTION_FIELDS | {"date", "server"}
 
 _field_names: dict[str, str] = {}
+_field_bytes: dict[str, bytes] = {}
+# What a field value may not hold: controls but HTAB (RFC 9110 §5.5).
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _FIELD_NAMES_MAX = 512
 
 
@@ -136,8 +143,9 @@ class HandlerApp:
         self.handler = handler
         self._class: Any = cls
         self._args, self._kwargs = args, kwargs
-        limit = cls.limits.max_body_size if issubclass(cls, BaseHTTPRequestHandler) else None
-        self._body_limit = limit
+        ours = issubclass(cls, BaseHTTPRequestHandler)
+        self._body_limit = cls.limits.max_body_size if ours else None
+        self._given = ours  # http.server's read their request from rfile
 
     def __repr__(self) -> str:
         return "HandlerApp(%r)" % (self.handler,)
@@ -158,10 +166,19 @@ class HandlerApp:
         errors = environ.get("wsgi.errors") or sys.stderr
         script_name = environ.get("SCRIPT_NAME", "")
         response = _Response(start_response, environ.get("REQUEST_METHOD"), errors, script_name)
-        head = _request_head(environ, version, length)
-        rfile = _HeadOnly(head) if body is None else _RequestReader(head, body, length, response)
+        if self._given:
+            # devserve's handlers take the request parsed (devserve.handler.given).
+            try:
+                request = _request_fields(environ, version, length)
+            except _Refusal as refusal:
+                return _refuse(start_response, refusal.status)
+            connection: _Connection = _GivenConnection(_rfile(b"", body, length, response),
+                                                       response, request)  # fmt: skip
+        else:
+            head = _request_head(environ, version, length)
+            connection = _Connection(_rfile(head, body, length, response), response)
         try:
-            self._serve(_Connection(rfile, response), _client_address(environ), _Server(environ))
+            self._serve(connection, _client_address(environ), _Server(environ))
         finally:
             if body is not None and body is not environ.get("wsgi.input"):
                 body.close()  # the spool of a chunked body
@@ -263,6 +280,41 @@ def _request_head(environ: dict[str, Any], version: str, length: int | None) -> 
     lines.append("\r\n")
     # PEP 3333: environ strings carry bytes as latin-1.
     return "".join(lines).encode("latin-1", "replace")
+
+
+def _request_fields(environ: dict[str, Any], version: str, length: int | None) -> GivenRequest:
+    """The request line and fields of *environ*, as a request parsed already."""
+    line = "%s %s %s\r\n" % (environ.get("REQUEST_METHOD", "GET"), _target(environ), version)
+    names = _field_bytes
+    fields = []
+    for key, value in environ.items():
+        if key[:5] == "HTTP_" and key not in _ACTED_ON:
+            fields.append((names.get(key) or _field_name_bytes(key), value.encode("latin-1")))
+    content_type = environ.get("CONTENT_TYPE")
+    if content_type:
+        fields.append((b"Content-Type", content_type.encode("latin-1")))
+    if length is not None:
+        fields.append((b"Content-Length", b"%d" % length))
+    # A WSGI server's parser has checked them; one that let a control through is
+    # answered as devserve's own parser would answer it.
+    if _CONTROL.search(b"".join([value for _, value in fields])):
+        raise _Refusal(HTTPStatus.BAD_REQUEST)
+    return line.encode("latin-1"), fields
+
+
+def _field_name_bytes(key: str) -> bytes:
+    """``HTTP_X_FORWARDED_FOR`` -> ``b"X-Forwarded-For"``, checked and remembered."""
+    name = (_field_names.get(key) or _field_name(key)).encode("latin-1")
+    if not TOKEN.fullmatch(name):
+        raise _Refusal(HTTPStatus.BAD_REQUEST)
+    if len(_field_bytes) >= _FIELD_NAMES_MAX:
+        _field_bytes.clear()
+    _field_bytes[key] = name
+    return name
+
+
+def _rfile(head: bytes, body: Any, length: int | None, response: _Response) -> io.BufferedIOBase:
+    return _HeadOnly(head) if body is None else _RequestReader(head, body, length, response)
 
 
 def _target(environ: dict[str, Any]) -> str:
@@ -455,6 +507,22 @@ class _Connection:
         if hasattr(socket.socket, name):
             raise HandlerAppError(_NO_SOCKET % ("connection." + name))
         raise AttributeError(name)
+
+
+class _GivenConnection(_Connection, GivenRequests):
+    """A connection that hands devserve's handler its one request parsed."""
+
+    __slots__ = ("_request",)
+
+    def __init__(
+        self, rfile: io.BufferedIOBase, response: _Response, request: GivenRequest
+    ) -> None:
+        super().__init__(rfile, response)
+        self._request: GivenRequest | None = request
+
+    def take_request(self) -> GivenRequest | None:
+        request, self._request = self._request, None
+        return request
 
 
 class _ResponseStream(io.RawIOBase):
