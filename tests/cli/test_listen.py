@@ -1,4 +1,5 @@
-"""``-b unix:PATH``: the command line on a Unix socket, in both modes and under ``--reload``.
+"""``-b unix:PATH``: the command line on a Unix socket, in both modes, under ``--reload``,
+with TLS, and with live reload's stream, a mount and a proxy together.
 
 The addresses are read in this process; every server is ``python -m devserve`` in a
 subprocess, asked over a real ``AF_UNIX`` connection and stopped by its pid.
@@ -209,3 +210,57 @@ def test_open_says_a_browser_cannot_open_a_unix_socket(tmp_path: Path, socket_pa
     finally:
         status, _out, err = server.stop()
     assert status == 0, err
+
+
+PAGE = "<!doctype html><html><body><p>page</p></body></html>\n"
+LIVE_SCRIPT = b'<script data-devserve="livereload">'
+
+
+def unix_stream_hello(path: Path) -> bytes:
+    """Open the live-reload event stream over the Unix socket; return its first event."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(TIMEOUT)
+        sock.connect(str(path))
+        sock.sendall(b"GET /__devserve__/livereload HTTP/1.1\r\nHost: localhost\r\n"
+                     b"Accept: text/event-stream\r\nOrigin: http://localhost\r\n"
+                     b"Sec-Fetch-Site: same-origin\r\n\r\n")  # fmt: skip
+        data = b""
+        while b"event: hello" not in data or not data.endswith(b"\n\n"):
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+        return data
+
+
+@pytest.mark.parametrize("mode", ["files", "app"])
+def test_live_reload_mounts_and_proxies_on_a_unix_socket(
+    tmp_path: Path, socket_path: Path, mode: str
+) -> None:
+    # The flags that hold connections open or make ones of their own, over AF_UNIX.
+    (tmp_path / "index.html").write_text(PAGE)
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "a.css").write_text("p { color: red }")
+    (tmp_path / "environ_app.py").write_text(ENVIRON_APP)
+    (tmp_path / "backend" / "api").mkdir(parents=True)
+    (tmp_path / "backend" / "api" / "b.txt").write_text("from the backend")
+    backend = serve("0", "-b", "127.0.0.1", "-d", str(tmp_path / "backend"))
+    root = ["-d", str(tmp_path)] if mode == "files" else ["--app", "environ_app:app"]
+    server = serve("-b", "unix:" + str(socket_path), *root, "--livereload",
+                   "--mount", "/m=%s" % (tmp_path / "assets"),
+                   "--proxy", "/api=http://127.0.0.1:%d" % backend.port, cwd=tmp_path)  # fmt: skip
+    try:
+        assert unix_get(socket_path, "/m/a.css").endswith(b"\r\n\r\np { color: red }")
+        proxied = unix_get(socket_path, "/api/b.txt")
+        assert proxied.startswith(b"HTTP/1.1 200 "), proxied[:200]
+        assert proxied.endswith(b"\r\n\r\nfrom the backend")
+        if mode == "files":
+            page = unix_get(socket_path, "/index.html")
+            assert LIVE_SCRIPT in page
+        else:
+            assert unix_get(socket_path).endswith(b"VERSION ['localhost', '80', '']")
+        assert b'"boot"' in unix_stream_hello(socket_path)
+    finally:
+        status, _out, err = server.stop()
+        backend.stop()
+    assert status == 0, err
+    assert not socket_path.exists()
