@@ -140,13 +140,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
         elif head.content_length is not None:
             fields.append(("Content-Length", str(head.content_length)))
         target = backend_target(proxy.backend, self.mount_prefix, head.line.target)
-        request = b"".join(
-            [
-                ("%s %s HTTP/1.1\r\n" % (self.command, target)).encode("latin-1"),
-                *(field_line(name, value) for name, value in fields),
-                b"\r\n",
-            ]
-        )
+        lines = [field_line(name, value) for name, value in fields]
+        line = ("%s %s HTTP/1.1\r\n" % (self.command, target)).encode("latin-1")
+        request = line + b"".join(lines) + b"\r\n"
         try:
             connection, response = self._exchange(proxy, request)
         except BackendFailure as failure:
@@ -251,9 +247,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
             origin=self._origin(),
             upgrade=upgrade,
         )
+        dated = False
         for name, value in fields:
             self.send_header(name, value)
-        if not any(name.lower() == "date" for name, _value in fields):
+            dated = dated or name.lower() == "date"
+        if not dated:
             self.send_header("Date", self.date_time_string())
 
     def _streams(self, response: ResponseHead) -> bool:
@@ -265,11 +263,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return can_chunk(str(self.request_version), self.protocol_version)
         if framing is Framing.CLOSE or (response.length or 0) > _RELAYED_LENGTH:
             return True
-        return any(
-            name.lower() == "content-type"
-            and value.partition(";")[0].strip().lower() == "text/event-stream"
-            for name, value in response.fields
-        )
+        for name, value in response.fields:
+            if name.lower() == "content-type":
+                return value.partition(";")[0].strip().lower() == "text/event-stream"
+        return False
 
     def _relay_response(
         self, proxy: Proxy, connection: BackendConnection, response: ResponseHead
