@@ -663,3 +663,9 @@ def test_fields_no_parser_would_accept_are_400(field: dict[str, str]) -> None:
     # devserve's own parser refuses is refused as that parser would refuse it.
     status, _, body = call(HandlerApp(handler_factories("/")["hello"]), **field)
     assert status.startswith("400 "), (status, body)
+
+
+def test_a_value_outside_latin_1_is_not_a_failure() -> None:
+    # PEP 3333 strings carry latin-1; a server that broke the rule is not the handler's.
+    status, _, body = call(HandlerApp(handler_factories("/")["hello"]), HTTP_X_EURO="\u20ac")
+    assert status.startswith("200 "), (status, body)

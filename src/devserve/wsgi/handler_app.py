@@ -286,20 +286,21 @@ def _request_fields(environ: dict[str, Any], version: str, length: int | None) -
     """The request line and fields of *environ*, as a request parsed already."""
     line = "%s %s %s\r\n" % (environ.get("REQUEST_METHOD", "GET"), _target(environ), version)
     names = _field_bytes
-    fields = []
-    for key, value in environ.items():
-        if key[:5] == "HTTP_" and key not in _ACTED_ON:
-            fields.append((names.get(key) or _field_name_bytes(key), value.encode("latin-1")))
+    fields = [
+        (names.get(key) or _field_name_bytes(key), value.encode("latin-1", "replace"))
+        for key, value in environ.items()
+        if key[:5] == "HTTP_" and key not in _ACTED_ON
+    ]  # PEP 3333: environ strings carry bytes as latin-1
     content_type = environ.get("CONTENT_TYPE")
     if content_type:
-        fields.append((b"Content-Type", content_type.encode("latin-1")))
+        fields.append((b"Content-Type", content_type.encode("latin-1", "replace")))
     if length is not None:
         fields.append((b"Content-Length", b"%d" % length))
     # A WSGI server's parser has checked them; one that let a control through is
     # answered as devserve's own parser would answer it.
     if _CONTROL.search(b"".join([value for _, value in fields])):
         raise _Refusal(HTTPStatus.BAD_REQUEST)
-    return line.encode("latin-1"), fields
+    return line.encode("latin-1", "replace"), fields
 
 
 def _field_name_bytes(key: str) -> bytes:
