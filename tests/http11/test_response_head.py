@@ -202,3 +202,27 @@ def test_a_head_in_any_pieces_reads_as_the_whole(sizes: list[int]) -> None:
     head = read_response_head(stream, "GET")
     assert head == parse_response_head(data[:-3], "GET")
     assert stream.read(3) == b"abc"
+
+
+def test_an_http_1_0_response_with_transfer_encoding_closes() -> None:
+    # RFC 9112 §6.1: its framing cannot be trusted, keep-alive or not.
+    data = b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert parse_response_head(data, "GET").closes is True
+
+
+@pytest.mark.parametrize("sizes", [[4096], [1]], ids=["whole", "byte-by-byte"])
+def test_both_ways_of_reading_agree_at_the_limits(sizes: list[int]) -> None:
+    # A status line of exactly max_request_line bytes, and a bare-LF head of exactly
+    # max_head_size bytes, are read alike whether they arrive whole or in pieces.
+    status = b"HTTP/1.1 200 " + b"R" * 7  # 20 bytes
+    limits = DEFAULT_LIMITS.replace(max_request_line=len(status))
+    head = status + b"\r\nContent-Length: 0\r\n\r\n"
+    stream = io.BufferedReader(Trickle(head + b"next", list(sizes)))
+    assert read_response_head(stream, "GET", limits).reason == "R" * 7
+    assert stream.read() == b"next"
+    longer = io.BufferedReader(Trickle(b"HTTP/1.1 200 RRRRRRRR\r\n\r\n", list(sizes)))
+    with pytest.raises(HeaderFieldsTooLarge):
+        read_response_head(longer, "GET", limits)
+    bare = b"HTTP/1.1 200 OK\nA: b\n\n"
+    exact = DEFAULT_LIMITS.replace(max_head_size=len(bare))
+    assert read_response_head(io.BufferedReader(Trickle(bare, list(sizes))), "GET", exact).fields

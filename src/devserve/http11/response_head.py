@@ -16,8 +16,8 @@ decodes, :func:`~devserve.http11.transfer_coding_is_chunked`), which overrides
 (205 is framed as any other status: :func:`~devserve.http11.body_allowed`
 says what a server sends, this says what a reader expects.)
 Rule 3: field lines repeat from response to response (all but ``Date``, within a
-second): each distinct line is parsed once and remembered, in a table dropped whole
-when full.
+second): each distinct line (up to 1 KiB) is parsed once and remembered, in a table
+dropped whole when full.
 """
 
 from __future__ import annotations
@@ -88,11 +88,14 @@ def read_response_head(
     end = HEAD_END.search(ahead)
     if end is not None and end.end() <= limits.max_head_size:
         return parse_response_head(source.read(end.end()), method, limits)
-    line = source.readline(limits.max_request_line + 1)
+    line = source.readline(limits.max_request_line + 2)  # the line, its CR and its LF
     if not line:
         raise IncompleteMessage("Incomplete response", explain="the connection closed")
+    if not line.endswith(b"\n"):
+        raise HeaderFieldsTooLarge("Status line too long", explain="the status line is too long")
     lines = [line, *read_field_lines(source, limits=limits, head_size=len(line), strict=False)]
-    return parse_response_head(b"".join(lines) + b"\r\n", method, limits)
+    # The blank line as one LF: read_field_lines has counted the head against its limit.
+    return parse_response_head(b"".join(lines) + b"\n", method, limits)
 
 
 def parse_response_head(
@@ -135,6 +138,8 @@ def parse_response_head(
         elif lower == "connection":
             options = options | connection_options(value)
     closes = "close" in options or (version == "HTTP/1.0" and "keep-alive" not in options)
+    if codings and version == "HTTP/1.0":
+        closes = True  # RFC 9112 §6.1: framing an HTTP/1.0 message may not be trusted
     if method == "HEAD" or code < 200 or code == 204 or code == 304:
         framing, length = Framing.NONE, None
     elif codings:
@@ -153,9 +158,12 @@ def parse_response_head(
 _status_lines: dict[bytes, tuple[Limits, str, int, str]] = {}
 _field_lines: dict[bytes, tuple[Limits, str, str, str, int | None]] = {}
 _LINES_MAX = 512
+_LINE_MAX = 1024
 
 
 def _remember(known: dict[bytes, Any], line: bytes, value: Any) -> None:
+    if len(line) > _LINE_MAX:
+        return  # a long line is rare, and would pin its bytes: read again each time
     if len(known) >= _LINES_MAX:
         known.clear()
     known[line] = value
