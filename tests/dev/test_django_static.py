@@ -200,3 +200,25 @@ def test_a_mounted_project_serves_its_static_files_where_its_pages_link_to_them(
     assert get(server, "/static/admin/css/missing.css")[0] == 404
     status, out, _err = server.stop()
     assert (status, out.count(NOTE % "/static/")) == (0, 1)
+
+
+def test_a_static_url_under_the_mounts_own_prefix_is_served_there(
+    project: Path, launch: list[DevserveProcess]
+) -> None:
+    edit_settings(project, "STATIC_URL = 'static/'", "STATIC_URL = '/site/static/'")
+    server = start(launch, project, "--mount", "/site=mysite.wsgi:application")
+    status, _type, page = get(server, "/site/admin/login/")
+    assert (status, page.count(b'href="/site/static/admin/css/base.css"')) == (200, 1)
+    assert get(server, "/site" + STYLESHEET) == (200, "text/css", ADMIN_CSS)
+    assert NOTE % "/site/static/" in server.stop()[1]
+
+
+def test_a_static_url_no_prefix_can_be_is_a_note(
+    project: Path, launch: list[DevserveProcess]
+) -> None:
+    edit_settings(project, "STATIC_URL = 'static/'", "STATIC_URL = '/st%20atic/'")
+    server = start(launch, project, "--app", "mysite.wsgi")
+    assert get(server, "/admin/login/")[0] == 200  # the project still runs
+    status, out, err = server.stop()
+    assert (status, "Traceback" in err) == (0, False)
+    assert "Static files: not served (a mount prefix cannot hold" in out

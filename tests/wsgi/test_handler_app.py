@@ -669,3 +669,54 @@ def test_a_value_outside_latin_1_is_not_a_failure() -> None:
     # PEP 3333 strings carry latin-1; a server that broke the rule is not the handler's.
     status, _, body = call(HandlerApp(handler_factories("/")["hello"]), HTTP_X_EURO="\u20ac")
     assert status.startswith("200 "), (status, body)
+
+
+@pytest.mark.parametrize(
+    ("environ", "status"),
+    [
+        ({"PATH_INFO": "/" + "a" * 70000}, "414 "),
+        ({"HTTP_X_%d" % n: "v" for n in range(120)}, "431 "),
+        ({"HTTP_X_BIG": "v" * 70000}, "431 "),
+    ],
+    ids=["long-target", "many-fields", "long-field"],
+)
+def test_the_handler_limits_apply_to_a_request_given_parsed(
+    environ: dict[str, str], status: str
+) -> None:
+    # As they would to the same request read as bytes (RAW_URI is the server's own).
+    app = HandlerApp(handler_factories("/")["hello"])
+    answer, _, body = call(app, **environ)
+    assert answer.startswith(status), (answer, body[:200])
+
+
+class ReadsItsOwnRequest(Quiet):
+    """An http.server-style class that reads the request line itself."""
+
+    def handle_one_request(self) -> None:
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
+        if self.parse_request():
+            self.reply(b"read it myself: " + self.path.encode())
+
+
+def test_a_class_that_reads_its_own_request_gets_it_as_bytes() -> None:
+    status, _, body = call(HandlerApp(ReadsItsOwnRequest), "/mine")
+    assert (status, body) == ("200 OK", b"read it myself: /mine")
+
+
+class ManyCookies(Quiet):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        for number in range(150):
+            self.send_header("Set-Cookie", "c%d=%d" % (number, number))
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
+def test_a_handler_may_send_more_fields_than_a_request_may_carry() -> None:
+    status, headers, body = call(HandlerApp(ManyCookies))
+    assert (status, body) == ("200 OK", b"ok")
+    assert len([name for name, _ in headers if name == "Set-Cookie"]) == 150

@@ -82,9 +82,13 @@ def _mount_django_static(table: MountTable, app: Any, mounted: Sequence[str]) ->
 
     Return the banner's note, if there is one.
     """
-    static = django_static(app, [mount.prefix for mount in table.mounts] + list(mounted))
-    if static.app is not None:
+    static = django_static(app, mounted)
+    if static.app is None:
+        return [static.note] if static.note else []
+    try:
         table.mount(static.prefix, static.app)
+    except ValueError as error:  # a STATIC_URL no path prefix can be (%, //)
+        return ["Static files: not served (%s)" % error]
     return [static.note] if static.note else []
 
 
@@ -168,7 +172,8 @@ def serve_app(profile: Profile, options: AppOptions) -> int:
         mounted = [spec.prefix for spec in options.mounts]
         for spec in python_mounts(options.mounts):
             target = load_target(spec.target)
-            static_notes += _mount_django_static(table, target, mounted)
+            others = [prefix for prefix in mounted if prefix != spec.prefix]
+            static_notes += _mount_django_static(table, target, others)
             table.mount(spec.prefix, prepare(target))
     except AppLoadError as error:
         sys.stderr.write("devserve: %s\n" % error)

@@ -207,25 +207,25 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         self._start_request()
         try:
             waits = self.idle_timeout is not None or self.head_timeout is not None
-            if self.given_requests is not None:
-                if not self._take_given_request(self.given_requests):
-                    return
-            else:
-                if waits and not self._wait_for_request():
-                    return
-                try:
+            given = self.given_requests
+            if given is None and waits and not self._wait_for_request():
+                return
+            try:
+                if given is None:
                     self.raw_requestline = read_request_line(
                         self.rfile, strict=self.strict_parsing, limits=self.limits
                     )
-                except URITooLong:
-                    self.requestline = ""
-                    self.request_version = ""
-                    self.command = ""
-                    self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
-                    return
-                if not self.raw_requestline:
-                    self.close_connection = True
-                    return
+                else:
+                    self._take_given_request(given)
+            except URITooLong:
+                self.requestline = ""
+                self.request_version = ""
+                self.command = ""
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
             parsed = self.parse_request()
             if waits:
                 self._end_deadline()
@@ -248,14 +248,12 @@ class BaseHTTPRequestHandler(ConnectionHandler):
             if self._record is not None:
                 self._report_response()
 
-    def _take_given_request(self, given: GivenRequests) -> bool:
-        """Take a request parsed already (:mod:`devserve.handler.given`); say if there is one."""
+    def _take_given_request(self, given: GivenRequests) -> None:
+        """Take a request parsed already (:mod:`devserve.handler.given`), as one read."""
         request = given.take_request()
-        if request is None:
-            self.close_connection = True
-            return False
-        self.raw_requestline, self._given_fields = request
-        return True
+        self.raw_requestline, self._given_fields = request or (b"", None)
+        if len(self.raw_requestline) > self.limits.max_request_line:
+            raise URITooLong("Request-URI Too Long")
 
     def _start_request(self) -> None:
         self._status_code = None

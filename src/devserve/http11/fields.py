@@ -20,6 +20,7 @@ __all__ = [
     "TOKEN",
     "TOKEN_TEXT",
     "LineSource",
+    "check_field_limits",
     "line_content",
     "parse_fields",
     "read_field_lines",
@@ -77,10 +78,7 @@ def read_field_lines(
     while True:
         line = readline(max_line + 1)
         if len(line) > max_line:
-            # http.client's LineTooLong text, which http.server sends as the explanation.
-            raise HeaderFieldsTooLarge(
-                "Line too long", explain=f"got more than {max_line} bytes when reading header line"
-            )
+            raise _line_too_long(max_line)
         if line == b"\r\n" or line == b"\n" or not line:
             if line == b"\n" and strict:
                 # Raised here, not when the lines are parsed: reading on past a
@@ -94,14 +92,46 @@ def read_field_lines(
         # http.client counts the blank line too: 100 lines is already "more than
         # 100 headers", and 99 fields are the most it accepts.
         if len(lines) >= max_fields:
-            raise HeaderFieldsTooLarge(
-                "Too many headers", explain=f"got more than {max_fields} headers"
-            )
+            raise _too_many_fields(max_fields)
         if budget < 0:
-            raise HeaderFieldsTooLarge(
-                "Request header fields too large",
-                explain=f"the request head is larger than {limits.max_head_size} bytes",
-            )
+            raise _head_too_large(limits)
+
+
+def check_field_limits(
+    fields: list[tuple[bytes, bytes]], *, limits: Limits = DEFAULT_LIMITS, head_size: int = 0
+) -> None:
+    """Apply :func:`~devserve.http11.read_field_lines`' limits to *fields* a server has split.
+
+    Each field counts as the line ``name: value CRLF`` it would have been.
+    """
+    if len(fields) >= limits.max_fields:
+        raise _too_many_fields(limits.max_fields)
+    budget = limits.max_head_size - head_size
+    for name, value in fields:
+        size = len(name) + len(value) + 4
+        if size > limits.max_field_line:
+            raise _line_too_long(limits.max_field_line)
+        budget -= size
+    if budget < 0:
+        raise _head_too_large(limits)
+
+
+def _line_too_long(max_line: int) -> HeaderFieldsTooLarge:
+    # http.client's LineTooLong text, which http.server sends as the explanation.
+    return HeaderFieldsTooLarge(
+        "Line too long", explain=f"got more than {max_line} bytes when reading header line"
+    )
+
+
+def _too_many_fields(max_fields: int) -> HeaderFieldsTooLarge:
+    return HeaderFieldsTooLarge("Too many headers", explain=f"got more than {max_fields} headers")
+
+
+def _head_too_large(limits: Limits) -> HeaderFieldsTooLarge:
+    return HeaderFieldsTooLarge(
+        "Request header fields too large",
+        explain=f"the request head is larger than {limits.max_head_size} bytes",
+    )
 
 
 def parse_fields(lines: list[bytes], *, strict: bool) -> list[tuple[bytes, bytes]]:

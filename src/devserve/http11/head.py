@@ -27,7 +27,15 @@ from .errors import (
     UnsupportedHTTPVersion,
     URITooLong,
 )
-from .fields import TCHAR, TOKEN, LineSource, line_content, parse_fields, read_field_lines
+from .fields import (
+    TCHAR,
+    TOKEN,
+    LineSource,
+    check_field_limits,
+    line_content,
+    parse_fields,
+    read_field_lines,
+)
 from .framing import content_length_value, transfer_coding_is_chunked
 from .limits import DEFAULT_LIMITS, Limits
 from .target import split_target
@@ -378,7 +386,8 @@ def parse_request(
     called with the request line as soon as it is parsed, before the header
     section is read (a server needs the method and version to answer whatever
     happens next: a bad field, a timeout).  *fields*, when given, are the request's
-    fields parsed already (see :func:`head_from_fields`), and nothing is read.
+    fields parsed already (see :func:`head_from_fields`): nothing is read, and the
+    limits apply to them as to lines read (:func:`~devserve.http11.fields.check_field_limits`).
     """
     content = line_content(raw_line, strict=strict)
     if content is None:
@@ -393,6 +402,7 @@ def parse_request(
     if line.version_info < (1, 0):
         return RequestHead(line, [])
     if fields is not None:
+        check_field_limits(fields, limits=limits, head_size=len(raw_line))
         return head_from_fields(line, fields, strict=strict, limits=limits)
     lines = read_field_lines(source, limits=limits, head_size=len(raw_line), strict=strict)
     return parse_head(line, lines, strict=strict, limits=limits)

@@ -37,6 +37,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from ..handler.base import BaseHTTPRequestHandler
+from ..handler.connection import ConnectionHandler
 from ..handler.defaults import DEVSERVE
 from ..handler.given import GivenRequest, GivenRequests
 from ..handler.messages import DEFAULT_ERROR_CONTENT_TYPE, DEFAULT_ERROR_MESSAGE
@@ -145,7 +146,7 @@ class HandlerApp:
         self._args, self._kwargs = args, kwargs
         ours = issubclass(cls, BaseHTTPRequestHandler)
         self._body_limit = cls.limits.max_body_size if ours else None
-        self._given = ours  # http.server's read their request from rfile
+        self._given = ours and _reads_as_devserve(cls)
 
     def __repr__(self) -> str:
         return "HandlerApp(%r)" % (self.handler,)
@@ -166,18 +167,18 @@ class HandlerApp:
         errors = environ.get("wsgi.errors") or sys.stderr
         script_name = environ.get("SCRIPT_NAME", "")
         response = _Response(start_response, environ.get("REQUEST_METHOD"), errors, script_name)
-        if self._given:
-            # devserve's handlers take the request parsed (devserve.handler.given).
-            try:
-                request = _request_fields(environ, version, length)
-            except _Refusal as refusal:
-                return _refuse(start_response, refusal.status)
-            connection: _Connection = _GivenConnection(_rfile(b"", body, length, response),
-                                                       response, request)  # fmt: skip
-        else:
-            head = _request_head(environ, version, length)
-            connection = _Connection(_rfile(head, body, length, response), response)
         try:
+            if self._given:
+                # devserve's handlers take the request parsed (devserve.handler.given).
+                try:
+                    request = _request_fields(environ, version, length)
+                except _Refusal as refusal:
+                    return _refuse(start_response, refusal.status)
+                rfile = _rfile(b"", body, length, response)
+                connection: _Connection = _GivenConnection(rfile, response, request)
+            else:
+                head = _request_head(environ, version, length)
+                connection = _Connection(_rfile(head, body, length, response), response)
             self._serve(connection, _client_address(environ), _Server(environ))
         finally:
             if body is not None and body is not environ.get("wsgi.input"):
@@ -191,6 +192,17 @@ class HandlerApp:
     def _serve(self, connection: _Connection, address: Any, server: _Server) -> None:
         # What socketserver does for a connection: the handler serves in __init__.
         self._class(*self._args, connection, address, server, **self._kwargs)
+
+
+def _reads_as_devserve(cls: type[BaseHTTPRequestHandler]) -> bool:
+    """Whether *cls* reads its requests with devserve's own methods (can take them parsed)."""
+    # A class that reads its request itself (http.server's way, from rfile) is given
+    # bytes to read, as http.server's classes are.
+    return (
+        cls.handle is ConnectionHandler.handle
+        and cls.handle_one_request is BaseHTTPRequestHandler.handle_one_request
+        and cls.parse_request is BaseHTTPRequestHandler.parse_request
+    )
 
 
 def _handler_class(handler: Any) -> tuple[type[Any], tuple[Any, ...], dict[str, Any]]:
@@ -287,7 +299,7 @@ def _request_fields(environ: dict[str, Any], version: str, length: int | None) -
     line = "%s %s %s\r\n" % (environ.get("REQUEST_METHOD", "GET"), _target(environ), version)
     names = _field_bytes
     fields = [
-        (names.get(key) or _field_name_bytes(key), value.encode("latin-1", "replace"))
+        (names.get(key) or _field_name_bytes(key), value.strip(" \t").encode("latin-1", "replace"))
         for key, value in environ.items()
         if key[:5] == "HTTP_" and key not in _ACTED_ON
     ]  # PEP 3333: environ strings carry bytes as latin-1
@@ -684,6 +696,12 @@ class _ReadHead(NamedTuple):
     headers: list[tuple[str, str]]
 
 
+# A handler's head is bounded as a whole (max_head_size), not line by line: it is the
+# application's own, and 100 Set-Cookie fields are its business.
+_HANDLER_HEAD_LIMITS = DEFAULT_LIMITS.replace(
+    max_fields=DEFAULT_LIMITS.max_head_size, max_field_line=DEFAULT_LIMITS.max_head_size,
+    max_request_line=DEFAULT_LIMITS.max_head_size,
+)  # fmt: skip
 # A handler writes the same head again and again (all of it but Date, within a
 # second): each distinct one is read once, in a table dropped whole when full.
 _read_heads: dict[tuple[bytes, str], _ReadHead] = {}
@@ -697,7 +715,7 @@ def _read_head(data: bytes, script_name: str) -> _ReadHead:
     if read is not None:
         return read
     try:
-        head = parse_response_head(data)
+        head = parse_response_head(data, None, _HANDLER_HEAD_LIMITS)
     except ProtocolError as error:
         raise HandlerAppError("the handler's response head: %s" % error.explain) from None
     status_text, headers = _start_response_args(head, script_name)
