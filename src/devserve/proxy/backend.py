@@ -5,7 +5,10 @@ Rule 1: nothing here parses HTTP: a response head is read by the core's
 Rule 2: a connection goes back to the pool only once its response was read to the end
 of a framed body and the backend did not say it closes; the pool keeps at most
 ``max_idle`` of them, each for at most ``idle_timeout`` seconds.
-Rule 3: a pooled connection the backend already closed is found before it is used
+Rule 3: a backend's socket blocks and the kernel bounds each wait on it
+(``SO_RCVTIMEO``, ``SO_SNDTIMEO``), a wait past the bound raising :exc:`TimeoutError`
+as a Python timeout does, without the poll Python makes before every call.
+Rule 4: a pooled connection the backend already closed is found before it is used
 (a peek), and a request that still fails on one is retried once on a new connection,
 only when nothing of it can have had an effect (an idempotent method without a body).
 """
@@ -13,25 +16,62 @@ only when nothing of it can have had an effect (an idempotent method without a b
 from __future__ import annotations
 
 import contextlib
+import io
 import select
 import socket
+import struct
+import sys
 import threading
 import time
+from typing import Any
 
 from .headers import Backend
 
 __all__ = ["BackendConnection", "BackendPool"]
 
+# SO_RCVTIMEO and SO_SNDTIMEO take a struct timeval on POSIX (milliseconds on Windows).
+_KERNEL_TIMEOUTS = sys.platform != "win32"
+
 
 class BackendConnection:
-    """One connection to a backend: its socket and a buffered reader on it."""
+    """One connection to a backend: its socket and a buffered reader on it.
+
+    The socket blocks, and the kernel bounds each wait on it (:meth:`wait_at_most`):
+    a socket with a Python timeout polls before every send and receive, a system
+    call each that a request through the proxy would pay twice.
+    """
 
     def __init__(self, sock: socket.socket) -> None:
+        sock.settimeout(None)
         self.sock = sock
-        self.rfile = sock.makefile("rb")
+        self.rfile = io.BufferedReader(_BackendStream(sock))
         #: Whether it came from the pool (it may have been closed meanwhile).
         self.reused = False
         self.idle_since = 0.0
+        self._patience: float | None = None
+
+    def wait_at_most(self, seconds: float | None) -> None:
+        """Bound each wait to send to or receive from the backend; ``None``: no bound.
+
+        A wait past it raises :exc:`TimeoutError`.
+        """
+        if seconds == self._patience:
+            return
+        self._patience = seconds
+        if not _KERNEL_TIMEOUTS:
+            self.sock.settimeout(seconds)  # Python's own: a poll before each call
+            return
+        whole = int(seconds or 0)
+        value = struct.pack("ll", whole, int(((seconds or 0) - whole) * 1e6))  # a timeval
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+
+    def send(self, data: bytes) -> None:
+        """Send all of *data* (:exc:`TimeoutError` past :meth:`wait_at_most`)."""
+        try:
+            self.sock.sendall(data)
+        except BlockingIOError:
+            raise TimeoutError("the backend took nothing in time") from None
 
     def stale(self) -> bool:
         """Whether the backend closed the idle connection (or wrote on it unasked)."""
@@ -48,6 +88,24 @@ class BackendConnection:
             self.rfile.close()
         with contextlib.suppress(OSError):
             self.sock.close()
+
+
+class _BackendStream(io.RawIOBase):
+    """The socket's bytes for a buffered reader: a wait past the bound is a timeout."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        try:
+            return self._sock.recv_into(buffer)
+        except BlockingIOError:
+            if not self._sock.getblocking():
+                return None  # made non-blocking to be relayed: nothing yet
+            raise TimeoutError("the backend did not answer in time") from None
 
 
 class BackendPool:

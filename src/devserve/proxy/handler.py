@@ -32,6 +32,7 @@ import html
 import io
 from collections.abc import Iterator
 from http import HTTPStatus
+from typing import Any
 
 from ..handler.base import BaseHTTPRequestHandler
 from ..http11 import ChunkedReader, ChunkedWriter, LengthReader, ProtocolError, field_line
@@ -173,8 +174,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             except OSError as error:
                 raise BackendFailure(502, error.strerror or str(error)) from None
             try:
-                if connection.sock.gettimeout() != proxy.timeout:
-                    connection.sock.settimeout(proxy.timeout)  # after a body without one
+                connection.wait_at_most(proxy.timeout)  # after a body without a bound
                 self._send(connection, request, has_body)
                 response = self._read_head(connection)
             except BackendFailure:
@@ -189,9 +189,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return connection, response
 
     def _send(self, connection: BackendConnection, request: bytes, has_body: bool) -> None:
-        sock = connection.sock
         try:
-            sock.sendall(request)
+            connection.send(request)
         except OSError as error:
             raise _failure(error) from None
         if not has_body:
@@ -208,7 +207,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             if not piece and head.chunked:
                 data = ChunkedWriter.last_chunk()
             try:
-                sock.sendall(data)
+                connection.send(data)
             except OSError as error:
                 raise _failure(error) from None
             if not piece:
@@ -279,7 +278,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         body = self.start_body(response.length, declared=response.length is not None)
         rfile = connection.rfile
         if framing is not Framing.LENGTH:
-            connection.sock.settimeout(None)  # an event stream may pause as long as it likes
+            connection.wait_at_most(None)  # an event stream may pause as long as it likes
         whole = True
         try:
             if framing is Framing.CHUNKED:
@@ -372,7 +371,7 @@ def _length_pieces(reader: LengthReader) -> Iterator[bytes]:
         yield piece
 
 
-def _read(rfile: io.BufferedReader, size: int) -> bytes:
+def _read(rfile: io.BufferedReader[Any], size: int) -> bytes:
     try:
         return rfile.read1(size)
     except OSError as error:
