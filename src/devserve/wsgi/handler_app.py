@@ -48,7 +48,7 @@ from ..http11 import (
     body_allowed,
     content_length_value,
 )
-from ..http11.fields import TOKEN
+from ..http11.fields import TCHAR
 from ..http11.framing import chunk_size
 from ..http11.response import CONNECTION_FIELDS, Framing
 from ..http11.response_head import HEAD_END, ResponseHead, parse_response_head
@@ -81,8 +81,9 @@ _PIECE = 1 << 16
 # connection, and Date and Server, which the WSGI server sets (two would contradict).
 _NOT_PASSED_ON = CONNECTION_FIELDS | {"date", "server"}
 
-_field_names: dict[str, str] = {}
-_field_bytes: dict[str, bytes] = {}
+_field_names: dict[str, bytes] = {}
+# Names joined by ':' (which no token holds), each a token (RFC 9110 §5.1).
+_NAMES = re.compile(b"[" + TCHAR + b"]+(?::[" + TCHAR + b"]+)*")
 # What a field value may not hold: controls but HTAB (RFC 9110 §5.5).
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _FIELD_NAMES_MAX = 512
@@ -170,14 +171,13 @@ class HandlerApp:
         try:
             if self._given:
                 # devserve's handlers take the request parsed (devserve.handler.given).
-                try:
-                    request = _request_fields(environ, version, length)
-                except _Refusal as refusal:
-                    return _refuse(start_response, refusal.status)
+                request = _environ_request(environ, version, length)
+                if not _parser_accepts(request):
+                    return _refuse(start_response, HTTPStatus.BAD_REQUEST)
                 rfile = _rfile(b"", body, length, response)
                 connection: _Connection = _GivenConnection(rfile, response, request)
             else:
-                head = _request_head(environ, version, length)
+                head = _request_head(_environ_request(environ, version, length))
                 connection = _Connection(_rfile(head, body, length, response), response)
             self._serve(connection, _client_address(environ), _Server(environ))
         finally:
@@ -277,53 +277,40 @@ def _spool(source: Any, limit: int) -> tuple[int, tempfile.SpooledTemporaryFile[
     return total, spool
 
 
-def _request_head(environ: dict[str, Any], version: str, length: int | None) -> bytes:
-    """Write the request line and header fields back from *environ*."""
-    lines = ["%s %s %s\r\n" % (environ.get("REQUEST_METHOD", "GET"), _target(environ), version)]
-    names = _field_names
-    for key, value in environ.items():
-        if key[:5] == "HTTP_" and key not in _ACTED_ON:
-            lines.append("%s: %s\r\n" % (names.get(key) or _field_name(key), value))
-    content_type = environ.get("CONTENT_TYPE")
-    if content_type:
-        lines.append("Content-Type: %s\r\n" % content_type)
-    if length is not None:
-        lines.append("Content-Length: %d\r\n" % length)
-    lines.append("\r\n")
-    # PEP 3333: environ strings carry bytes as latin-1.
-    return "".join(lines).encode("latin-1", "replace")
-
-
-def _request_fields(environ: dict[str, Any], version: str, length: int | None) -> GivenRequest:
-    """The request line and fields of *environ*, as a request parsed already."""
+def _environ_request(environ: dict[str, Any], version: str, length: int | None) -> GivenRequest:
+    """The request line and header fields of *environ*, as bytes (PEP 3333: latin-1)."""
     line = "%s %s %s\r\n" % (environ.get("REQUEST_METHOD", "GET"), _target(environ), version)
-    names = _field_bytes
+    names = _field_names
     fields = [
-        (names.get(key) or _field_name_bytes(key), value.strip(" \t").encode("latin-1", "replace"))
+        (names.get(key) or _field_name(key), value.strip(" \t").encode("latin-1", "replace"))
         for key, value in environ.items()
         if key[:5] == "HTTP_" and key not in _ACTED_ON
-    ]  # PEP 3333: environ strings carry bytes as latin-1
+    ]
     content_type = environ.get("CONTENT_TYPE")
     if content_type:
         fields.append((b"Content-Type", content_type.encode("latin-1", "replace")))
     if length is not None:
         fields.append((b"Content-Length", b"%d" % length))
-    # A WSGI server's parser has checked them; one that let a control through is
-    # answered as devserve's own parser would answer it.
-    if _CONTROL.search(b"".join([value for _, value in fields])):
-        raise _Refusal(HTTPStatus.BAD_REQUEST)
     return line.encode("latin-1", "replace"), fields
 
 
-def _field_name_bytes(key: str) -> bytes:
-    """``HTTP_X_FORWARDED_FOR`` -> ``b"X-Forwarded-For"``, checked and remembered."""
-    name = (_field_names.get(key) or _field_name(key)).encode("latin-1")
-    if not TOKEN.fullmatch(name):
-        raise _Refusal(HTTPStatus.BAD_REQUEST)
-    if len(_field_bytes) >= _FIELD_NAMES_MAX:
-        _field_bytes.clear()
-    _field_bytes[key] = name
-    return name
+def _parser_accepts(request: GivenRequest) -> bool:
+    """Whether devserve's parser would take *request*'s fields: token names, no controls.
+
+    A WSGI server's parser has checked them; one that let something through is
+    answered as devserve's own parser would answer it.
+    """
+    fields = request[1]
+    names = b":".join([name for name, _ in fields])
+    if names and not _NAMES.fullmatch(names):
+        return False
+    return not _CONTROL.search(b"".join([value for _, value in fields]))
+
+
+def _request_head(request: GivenRequest) -> bytes:
+    """*request* written back as a head, for a handler that reads its own."""
+    line, fields = request
+    return line + b"".join([name + b": " + value + b"\r\n" for name, value in fields]) + b"\r\n"
 
 
 def _rfile(head: bytes, body: Any, length: int | None, response: _Response) -> io.BufferedIOBase:
@@ -359,10 +346,10 @@ def _mounted_field(field: tuple[str, str], script_name: str) -> tuple[str, str]:
     return field
 
 
-def _field_name(key: str) -> str:
-    """``HTTP_X_FORWARDED_FOR`` -> ``X-Forwarded-For``, remembered."""
+def _field_name(key: str) -> bytes:
+    """``HTTP_X_FORWARDED_FOR`` -> ``b"X-Forwarded-For"``, remembered."""
     # A client sends a few dozen names: each is made once, the cache dropped when full.
-    name = key[5:].replace("_", "-").title()
+    name = key[5:].replace("_", "-").title().encode("latin-1", "replace")
     if len(_field_names) >= _FIELD_NAMES_MAX:
         _field_names.clear()
     _field_names[key] = name
