@@ -1,4 +1,4 @@
-"""MountTable: prefixes served by handler classes, directories and WSGI apps, in the server.
+"""MountTable: prefixes served by handler classes, directories, WSGI apps and proxies.
 
 Each kind of target under each server class, over real sockets, one keep-alive
 connection going from mount to mount.
@@ -11,7 +11,7 @@ import http.server
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +24,7 @@ from devserve.net.bounded import BoundedHTTPServer
 from devserve.wsgi.server import WSGIServer
 from support.processes import TIMEOUT
 from support.sockets import RunningServer, read_response
+from support.wsgi import QuietWSGIHandler
 
 SERVERS = [devserve.ThreadingHTTPServer, BoundedHTTPServer, WSGIServer, devserve.HTTPServer]
 
@@ -47,6 +48,25 @@ def api(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     )  # fmt: skip
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [text.encode()]
+
+
+def sized(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """The backend a proxy mount forwards to: it says what it was asked."""
+    body = ("backend %s|%s|%s" % (
+        environ["PATH_INFO"], environ["QUERY_STRING"], environ.get("HTTP_X_FORWARDED_FOR")
+    )).encode()  # fmt: skip
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[str]:
+    server = devserve.make_server("127.0.0.1", 0, sized, handler_class=QuietWSGIHandler)
+    running = RunningServer(server)
+    try:
+        yield running.url
+    finally:
+        running.stop()
 
 
 class Native(devserve.BaseHTTPRequestHandler):
@@ -106,8 +126,10 @@ def root_handler(tree: Path, table: MountTable, log: Records) -> type[Any]:
     return Root
 
 
-def full_table(tree: Path) -> MountTable:
+def full_table(tree: Path, backend: str | None = None) -> MountTable:
     table = MountTable()
+    if backend is not None:
+        table.mount("/proxied", devserve.Proxy(backend))
     table.mount("/api", api)
     table.mount("/native", Native)
     table.mount("/stdlib", Stdlib)
@@ -132,10 +154,11 @@ def field(head: bytes, name: str) -> str | None:
 
 @pytest.mark.parametrize("server_class", SERVERS, ids=lambda cls: cls.__name__)
 def test_every_kind_of_target_under_every_server(
-    serve: Any, tree: Path, server_class: type[Any]
+    serve: Any, tree: Path, server_class: type[Any], backend: str
 ) -> None:
     log = Records()
-    running: RunningServer = serve(root_handler(tree, full_table(tree), log), server_class)
+    table = full_table(tree, backend)
+    running: RunningServer = serve(root_handler(tree, table, log), server_class)
     with running.connect() as sock:
         # One keep-alive connection, from mount to mount and back to the root.
         assert get(sock, "/index.txt")[1] == b"root file"
@@ -151,6 +174,7 @@ def test_every_kind_of_target_under_every_server(
         head, body = get(sock, "/assets/app.css", "Range: bytes=0-1\r\n")
         assert (head[:12], body) == (b"HTTP/1.1 206", b"bo")  # devserve's files handler
         assert get(sock, "/assets/nested/n.txt")[1] == b"nested wins"  # the longest prefix
+        assert get(sock, "/proxied/x?y=1")[1] == b"backend /proxied/x|y=1|127.0.0.1"
         head, _ = get(sock, "/assets/sub")
         assert head.startswith(b"HTTP/1.1 301")
         assert field(head, "location") == "/assets/sub/"
@@ -163,11 +187,12 @@ def test_every_kind_of_target_under_every_server(
     # The root's log saw every request once, mounted or not (the last one is written
     # after its response, so it may take a moment).
     deadline = time.monotonic() + TIMEOUT
-    while len(log.records) < 14 and time.monotonic() < deadline:
+    while len(log.records) < 15 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert [record.status for record in log.records] == [
-        200, 200, 200, 200, 200, 302, 200, 200, 206, 200, 301, 200, 200, 404
+        200, 200, 200, 200, 200, 302, 200, 200, 206, 200, 200, 301, 200, 200, 404
     ]  # fmt: skip
+    table.close()
     assert log.records[3].requestline == "GET /native/a/b?c HTTP/1.1"
 
 
