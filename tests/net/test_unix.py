@@ -7,8 +7,10 @@ is asked over a real ``AF_UNIX`` connection; the file system is checked after.
 from __future__ import annotations
 
 import errno
+import functools
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,3 +131,32 @@ def test_wsgi_environ_on_a_unix_socket(socket_path: Path) -> None:
 )  # fmt: skip
 def test_peer_names(client_address: Any, logged: str, remote: str) -> None:
     assert (peer_host(client_address), remote_addr(client_address)) == (logged, remote)
+
+
+class QuietFiles(devserve.SimpleHTTPRequestHandler):
+    timeout = 0.5  # how long a client may read nothing of a file's tail
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_stalled_unix_client_is_logged_and_the_server_serves_on(
+    socket_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The I/O thread names the client of a stalled file tail in its log line: a Unix
+    # socket's peer has no address tuple, which once stopped the I/O thread.
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "big.bin").write_bytes(b"x" * (8 << 20))
+    handler = functools.partial(QuietFiles, directory=str(tmp_path / "www"))
+    with serving(BoundedHTTPServer(str(socket_path), handler)):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stuck:
+            stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stuck.connect(str(socket_path))
+            stuck.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            deadline = time.monotonic() + 10
+            while "file response abandoned" not in capsys.readouterr().err:
+                assert time.monotonic() < deadline, "the stalled client was never let go"
+                time.sleep(0.1)
+        answer = unix_get(socket_path, "/big.bin")
+        assert answer.startswith(b"HTTP/1.0 200 ")
+        assert answer.endswith(b"x" * 1000)

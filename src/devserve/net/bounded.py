@@ -71,6 +71,7 @@ from .pool import WorkerPool
 from .relay import Tunnel
 from .servers import HTTPServer, HTTPSServer
 from .streams import is_tls
+from .unix import peer_host
 
 __all__ = ["BoundedHTTPSServer", "BoundedHTTPServer"]
 
@@ -797,7 +798,7 @@ class BoundedHTTPServer(HTTPServer):
             if tunnel is not None and not record.busy and tunnel.stalled(now):
                 # A relayed body waits on the client alone; a tunnel on either side.
                 stall = _BODY_STALL if tunnel.one_way else _TUNNEL_STALL
-                sys.stderr.write(stall % (record.address[0], tunnel.patience or 0))
+                sys.stderr.write(stall % (peer_host(record.address), tunnel.patience or 0))
                 self._close(record)
                 continue
             if record.busy or record.held is not None or tunnel is not None:
@@ -815,7 +816,7 @@ class BoundedHTTPServer(HTTPServer):
                     self._dispatch(record)  # past its deadline: the handler says 408
             elif not record.shaken:
                 if now - record.since > self.handshake_timeout:
-                    address = record.address[0]
+                    address = peer_host(record.address)
                     sys.stderr.write("%s - - TLS handshake failed: timed out\n" % address)
                     self._close(record)
             elif idle_timeout is not None and now - record.since > idle_timeout:
@@ -829,7 +830,7 @@ class BoundedHTTPServer(HTTPServer):
         if timeout is not None and now - record.progressed > timeout:
             sys.stderr.write(
                 "%s - - file response abandoned: the client read nothing for %g s\n"
-                % (record.address[0], timeout)
+                % (peer_host(record.address), timeout)
             )
             self._close(record)
 

@@ -85,7 +85,6 @@ class Tunnel:
         self.patience = patience
         #: When bytes last moved (:func:`time.monotonic`).
         self.progressed = time.monotonic()
-        self.closed = False
         #: Whether the relay is one way, a response body from the peer.
         self.one_way = body is not None
         #: Whether the body's last byte has come from the peer (a one-way relay).
@@ -132,9 +131,11 @@ class Tunnel:
         else:
             data = _receive(sock)
             if data == b"":
+                # Either side's end ends the relay: a client's half-close cannot be told
+                # from its leaving, which must free the peer at once (nginx does alike).
                 return None
             if data and self.one_way:
-                if side == 1:  # the client's bytes are dropped: its connection ends
+                if side == 1:  # the body; what the client sends is dropped
                     self._take(data)
                     self.progressed = time.monotonic()
                     if not self._flush(0):
@@ -165,7 +166,6 @@ class Tunnel:
 
     def close(self) -> None:
         """Close the peer's socket (the client's is its server's to close)."""
-        self.closed = True
         with contextlib.suppress(OSError):
             self.sockets[1].close()
 
