@@ -40,3 +40,20 @@ def test_a_send_the_backend_does_not_take_is_a_timeout() -> None:
     finally:
         connection.close()
         theirs.close()
+
+
+@pytest.mark.parametrize("backend_does", ["nothing", "writes", "closes"])
+def test_an_idle_connection_is_stale_once_the_backend_writes_or_closes(backend_does: str) -> None:
+    ours, theirs = socket.socketpair()
+    connection = BackendConnection(ours)
+    try:
+        if backend_does == "writes":
+            theirs.sendall(b"HTTP/1.1 408 Request Timeout\r\n\r\n")  # unasked
+        elif backend_does == "closes":
+            theirs.close()
+        time.sleep(0.05)
+        assert connection.stale() is (backend_does != "nothing")
+        assert connection.rfile.peek(1) or backend_does != "writes"  # left unread
+    finally:
+        connection.close()
+        theirs.close()

@@ -25,12 +25,14 @@ import threading
 import time
 from typing import Any
 
+from ..net.streams import tune_connection
 from .headers import Backend
 
 __all__ = ["BackendConnection", "BackendPool"]
 
 # SO_RCVTIMEO and SO_SNDTIMEO take a struct timeval on POSIX (milliseconds on Windows).
 _KERNEL_TIMEOUTS = sys.platform != "win32"
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 class BackendConnection:
@@ -75,12 +77,18 @@ class BackendConnection:
 
     def stale(self) -> bool:
         """Whether the backend closed the idle connection (or wrote on it unasked)."""
-        # Readable while idle means closed, or bytes nobody asked for: either way, not
-        # to be used.  One select, and the socket's timeout left as it is.
+        # Anything to read while idle means closed, or bytes nobody asked for: either
+        # way, not to be used.  One peek that does not wait (select() would refuse a
+        # descriptor past 1023; it stays for systems without MSG_DONTWAIT).
         try:
+            if _DONTWAIT:
+                self.sock.recv(1, socket.MSG_PEEK | _DONTWAIT)
+                return True
             readable, _, _ = select.select([self.sock], (), (), 0)
+        except (BlockingIOError, InterruptedError):
+            return False  # nothing: still open, and quiet
         except (OSError, ValueError):
-            return True  # closed already
+            return True  # reset, or closed already
         return bool(readable)
 
     def close(self) -> None:
@@ -109,10 +117,7 @@ class _BackendStream(io.RawIOBase):
 
 
 class BackendPool:
-    """Keep-alive connections to one *backend*, at most *max_idle* idle ones.
-
-    ``connections_made`` counts the connections opened, for tests and the curious.
-    """
+    """Keep-alive connections to one *backend*, at most *max_idle* idle ones."""
 
     def __init__(
         self, backend: Backend, *, max_idle: int = 16, idle_timeout: float = 30.0,
@@ -122,7 +127,6 @@ class BackendPool:
         self.max_idle = max_idle
         self.idle_timeout = idle_timeout
         self.connect_timeout = connect_timeout
-        self.connections_made = 0
         self._idle: list[BackendConnection] = []
         self._lock = threading.Lock()
 
@@ -130,9 +134,7 @@ class BackendPool:
         """A new connection (raises :exc:`OSError`: refused, unreachable, timed out)."""
         backend = self.backend
         sock = socket.create_connection((backend.host, backend.port), self.connect_timeout)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self._lock:
-            self.connections_made += 1
+        tune_connection(sock)
         return BackendConnection(sock)
 
     def take(self) -> BackendConnection:
