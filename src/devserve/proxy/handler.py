@@ -36,7 +36,7 @@ from typing import Any
 
 from ..handler.base import BaseHTTPRequestHandler
 from ..http11 import ChunkedReader, ChunkedWriter, LengthReader, ProtocolError, field_line
-from ..http11.response import Framing, can_chunk
+from ..http11.response import Framing, can_chunk, connection_options
 from ..http11.response_head import ResponseHead, read_response_head
 from ..net.contract import RelayedBody
 from ..net.streams import is_tls
@@ -123,9 +123,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.BAD_GATEWAY, "No backend for this request")
             return
         websocket = "upgrade" in head.connection and any(
-            name.lower() == "upgrade" and value.strip().lower() == "websocket"
+            name.lower() == "upgrade" and "websocket" in connection_options(value)
             for name, value in head.fields
-        )
+        )  # Upgrade is a list of protocols, as Connection is of options
         self._scheme = "https" if is_tls(self.connection) else "http"
         fields = request_fields(
             head.fields,
