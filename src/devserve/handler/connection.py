@@ -225,9 +225,9 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
         self.wfile.flush()
         to_peer = self._take_read_ahead()
         peer.setblocking(False)
-        server = self.server
-        relays = self._parkable and conforms(server, RelayHost)
-        if relays and cast(RelayHost, server).relay(self, peer, from_peer, to_peer):
+        if self.relays_in_io_thread and cast(RelayHost, self.server).relay(
+            self, peer, from_peer, to_peer
+        ):
             return True
         sock: socket.socket = self.connection
         timeout = sock.gettimeout()
