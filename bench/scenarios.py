@@ -284,6 +284,14 @@ HANDLER_APP = Scenario(
             "HandlerApp(hello handler on http.server's base class), same gunicorn",
             "devserve.wsgi.handler_app",
         ),
+        # A reference, not a target: what a one-route application in a framework
+        # costs in the same gunicorn, against the same plain app.
+        _gunicorn(
+            "flask",
+            "wsgi_apps:make_flask_app()",
+            "one-route Flask hello, same gunicorn (reference)",
+            "flask",
+        ),
     ),
     variants=(Variant("keep-alive"),),
     ratio_against=("wsgi",),
