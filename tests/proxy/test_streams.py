@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import socket
+import struct
 import threading
 import time
 import tracemalloc
 from typing import Any
+
+import pytest
 
 import devserve
 from devserve import Proxy
@@ -84,6 +87,72 @@ def test_open_event_streams_hold_no_worker_and_end_cleanly() -> None:
         raw.close()
 
 
+def receive_to_end(sock: socket.socket) -> tuple[bytes, bool]:
+    """What the client reads to the end of its connection, and whether that end was a reset."""
+    data = b""
+    while True:
+        try:
+            piece = sock.recv(65536)
+        except ConnectionResetError:
+            return data, True
+        if not piece:
+            return data, False
+        data += piece
+
+
+def reset(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+# Bodies the I/O thread relays, each cut by its backend after its first piece.
+CUTS = {
+    "close-delimited, the backend resets": (
+        b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nfirst piece",
+        reset,
+    ),
+    "chunked, the backend closes before the last chunk": (
+        EVENT_HEAD + chunk(b"first piece"),
+        socket.socket.close,
+    ),
+    "a long Content-Length, the backend closes short of it": (
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\nfirst piece" % (4 << 20),
+        socket.socket.close,
+    ),
+}
+
+
+@pytest.mark.parametrize("cut", list(CUTS))
+def test_a_relayed_body_cut_by_its_backend_resets_the_client(cut: str) -> None:
+    # relay.py Rule 4: a client must never take a cut body for a whole one; a clean
+    # close would end a close-delimited body as if it were complete.
+    start, end = CUTS[cut]
+    read_on = threading.Event()
+
+    def cutting(sock: socket.socket) -> None:
+        read_request(sock)
+        sock.sendall(start)
+        read_on.wait(30)
+        end(sock)
+
+    raw = RawBackend(cutting)
+    front = front_for(("/api", Proxy(raw.url)))
+    try:
+        with front.connect() as sock:
+            sock.sendall(b"GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n")
+            data = receive_until(sock, b"first piece")
+            assert front.server.thread_count <= devserve.BoundedHTTPServer.threads
+            read_on.set()
+            rest, was_reset = receive_to_end(sock)
+    finally:
+        read_on.set()
+        front.stop()
+        raw.close()
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert rest == b""
+    assert was_reset
+
+
 def test_a_close_delimited_body_ends_when_the_backend_closes() -> None:
     go_on = threading.Event()
 
@@ -106,11 +175,13 @@ def test_a_close_delimited_body_ends_when_the_backend_closes() -> None:
             assert time.monotonic() - started < 1.0
             assert front.server.thread_count <= devserve.BoundedHTTPServer.threads
             go_on.set()
-            status, fields, body = split(data + read_all(sock))
+            rest, reset = receive_to_end(sock)
+            status, fields, body = split(data + rest)
     finally:
         go_on.set()
         front.stop()
         raw.close()
+    assert not reset  # the backend's close is this body's end: a clean one
     assert status == b"HTTP/1.1 200 OK"
     assert "transfer-encoding" not in fields
     assert "content-length" not in fields

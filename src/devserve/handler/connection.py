@@ -38,7 +38,14 @@ from ..net.contract import (
     conforms,
 )
 from ..net.relay import Tunnel, relay_in_thread
-from ..net.streams import SocketReader, SocketWriter, Waited, is_tls, tune_connection
+from ..net.streams import (
+    SocketReader,
+    SocketWriter,
+    Waited,
+    is_tls,
+    reset_connection,
+    tune_connection,
+)
 from .given import GivenRequests
 
 __all__ = ["ConnectionHandler"]
@@ -272,10 +279,13 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
         sock: socket.socket = self.connection
         timeout = sock.gettimeout()
         sock.setblocking(False)
+        relay = Tunnel(sock, peer, from_peer, b"", self.timeout, body)
         try:
-            relay_in_thread(Tunnel(sock, peer, from_peer, b"", self.timeout, body))
+            relay_in_thread(relay)
         finally:
             sock.settimeout(timeout)
+        if relay.cut:
+            reset_connection(sock)  # a cut body must not look whole (relay Rule 5)
         return False
 
     def _take_read_ahead(self) -> bytes:

@@ -70,7 +70,7 @@ from .poller import Poller, make_poller
 from .pool import WorkerPool
 from .relay import Tunnel
 from .servers import HTTPServer, HTTPSServer
-from .streams import is_tls
+from .streams import is_tls, reset_connection
 from .unix import peer_host
 
 __all__ = ["BoundedHTTPSServer", "BoundedHTTPServer"]
@@ -924,7 +924,10 @@ class BoundedHTTPServer(HTTPServer):
             # A handler may have closed its socket itself (a reset): its number may be
             # a new connection's by now, whose watch must stay.
             self._poller.forget(record.fd)
-        self.shutdown_request(record.sock)
+        if tunnel is not None and tunnel.cut:
+            reset_connection(record.sock)  # a cut body must not look whole (relay Rule 5)
+        else:
+            self.shutdown_request(record.sock)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Serve one connection in a worker (for ``handle_request()``, outside the loop)."""

@@ -16,6 +16,10 @@ the peer sends to the core's :class:`~devserve.http11.scanning.BodyScanner`, pas
 the bytes it says belong to the body, and ends once the last of them is sent; nothing
 after a body's end reaches the client.  A body closed by its peer ends there.  What the
 client sends meanwhile is read and dropped: its connection ends with this response.
+Rule 5: a one-way relay that ends before its body did (the peer reset or closed short of
+its length or last chunk, the client stalled or left) is :attr:`Tunnel.cut`: its
+server resets the client's connection instead of closing it, so a cut body is never
+taken for a whole one (a close-delimited body would look complete).
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ _BODY_LIMITS = DEFAULT_LIMITS.replace(max_body_size=None)
 
 
 def _receive(sock: socket.socket) -> bytes | None:
-    """What *sock* has without waiting; ``None`` if nothing yet, ``b""`` at its end."""
+    """What *sock* has without waiting; ``None`` if nothing yet, ``b""`` at its end.
+
+    Raises :exc:`OSError` when the connection failed (a reset).
+    """
     try:
         data = sock.recv(_PIECE)
         pending = getattr(sock, "pending", None)  # TLS: decrypted already, unseen by epoll
@@ -49,7 +56,7 @@ def _receive(sock: socket.socket) -> bytes | None:
     except OSError as error:
         if type(error).__name__ in ("SSLWantReadError", "SSLWantWriteError"):
             return None
-        return b""
+        raise
 
 
 def _send(sock: socket.socket, data: bytes) -> int:
@@ -129,8 +136,13 @@ class Tunnel:
             if not self._flush(side):
                 return None
         else:
-            data = _receive(sock)
+            try:
+                data = _receive(sock)
+            except OSError:
+                return None  # a reset: the relay ends, a body cut
             if data == b"":
+                if side == 1 and self.one_way and self._scanner is None:
+                    self.ended = True  # a body delimited by its connection's close: whole
                 # Either side's end ends the relay: a client's half-close cannot be told
                 # from its leaving, which must free the peer at once (nginx does alike).
                 return None
@@ -159,6 +171,14 @@ class Tunnel:
             self.progressed = time.monotonic()
         return True
 
+    @property
+    def cut(self) -> bool:
+        """Whether a one-way relay has ended, or would end now, short of its body's end.
+
+        Its server then resets the client's connection (Rule 5).
+        """
+        return self.one_way and not (self.ended and not self.waiting[0])
+
     def stalled(self, now: float) -> bool:
         """Whether bytes have waited past :attr:`patience` for a socket that takes none."""
         patience = self.patience
@@ -171,7 +191,10 @@ class Tunnel:
 
 
 def relay_in_thread(tunnel: Tunnel) -> None:
-    """Relay *tunnel* in this thread until either side closes or it stalls."""
+    """Relay *tunnel* in this thread until either side closes or it stalls.
+
+    The caller resets the client's connection if the relay was :attr:`~Tunnel.cut`.
+    """
     with selectors.DefaultSelector() as selector:
         try:
             while True:
