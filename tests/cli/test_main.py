@@ -430,6 +430,46 @@ def test_a_404_links_to_the_nearest_listing(running: list[Devserve], site: Path)
     assert "nearest listing" not in plain.text  # http.server's page, as it is
 
 
+HELLO_APP = (
+    "def app(environ, start_response):\n"
+    "    start_response('200 OK', [('Content-Length', '2')])\n"
+    "    return [b'hi']\n"
+)
+
+
+@pytest.mark.parametrize("mode", ["files", "app", "app-reload"])
+def test_a_burst_of_sigterms_stops_devserve_once_and_quietly(tmp_path: Path, mode: str) -> None:
+    # A process manager and a reloader may both send SIGTERM, or send it again: the
+    # first asks for the stop, the rest must not break into the clean-up after it.
+    (tmp_path / "hello.py").write_text(HELLO_APP)
+    args = ["-b", "127.0.0.1", "0"]
+    if mode == "files":
+        args += ["-d", str(tmp_path)]
+    else:
+        args += ["--app", "hello:app"] + (["--reload"] if mode == "app-reload" else [])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devserve", *args], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        port = int(re.search(r":(\d+)/", banner)[1])  # type: ignore[index]
+        assert requests.get("http://127.0.0.1:%d/" % port, timeout=TIMEOUT).status_code == 200
+        sent = 0
+        while proc.poll() is None and sent < 400:
+            proc.send_signal(signal.SIGTERM)
+            sent += 1
+            time.sleep(0.0005)
+        _out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert sent > 1, sent
+    assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err
+    assert proc.returncode == 0, err
+
+
 def test_a_sigterm_after_main_returned_ends_the_process_quietly() -> None:
     # A reloader stops every child, also one already on its way out (waiting for its
     # threads): that SIGTERM must not raise KeyboardInterrupt into the shutdown.

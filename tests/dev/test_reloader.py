@@ -290,6 +290,56 @@ def in_flight(port: int, path: str) -> tuple[threading.Thread, list[tuple[int, b
     return thread, answers
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_again_keeps_the_grace_but_a_second_ctrl_c_kills_at_once(
+    tmp_path: Path, signum: int
+) -> None:
+    # One SIGTERM is enough: more (a process manager and a shell both sending it) ask
+    # nothing new, and the request in flight keeps its grace; a second Ctrl+C is a
+    # developer forcing the stop: the children are killed at once.
+    (tmp_path / "reloadme.py").write_text(SLOW_APP.format(version="v1"))
+    port = free_port()
+    proc = reloading(tmp_path, port, background=signum == signal.SIGTERM)
+    child = 0
+    try:
+        wait_for(port, b"v1")
+        child = child_of(proc.pid)
+        slow: list[object] = []
+
+        def ask() -> None:
+            try:
+                slow.append(answer(port, path="/slow?0.8"))
+            except (OSError, IndexError):  # closed without an answer
+                slow.append("cut")
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        time.sleep(0.3)  # the request is in the child's hands
+        started = time.monotonic()
+        # A burst of SIGTERMs; Ctrl+C pressed twice.
+        for _ in range(50 if signum == signal.SIGTERM else 2):
+            if proc.poll() is not None:
+                break
+            proc.send_signal(signum)
+            time.sleep(0.002 if signum == signal.SIGTERM else 0.1)
+        _out, err = proc.communicate(timeout=TIMEOUT)
+        took = time.monotonic() - started
+        asking.join(TIMEOUT)
+    finally:
+        for pid in (proc.pid, child):
+            if pid and alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == 0, err
+    assert b"Traceback" not in err
+    assert not alive(child)
+    if signum == signal.SIGTERM:
+        assert slow == [(200, b"v1")]
+        assert took > 0.4
+    else:
+        assert slow == ["cut"]
+        assert took < 0.4, took
+
+
 def test_a_save_serves_new_code_while_a_request_in_flight_ends_with_the_old(
     tmp_path: Path,
 ) -> None:

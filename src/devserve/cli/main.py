@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
+from ..net.signals import ignore_sigterm, sigterm_ignored
 from ..version import __version__
 from . import devloop
 from .listen import StartupError
@@ -318,6 +319,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
+    # One SIGTERM is enough (devserve.net.signals, Rule 3): the next ones must not
+    # break into the clean-up this one starts.
+    ignore_sigterm()
     raise KeyboardInterrupt
 
 
@@ -346,8 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        if main_thread:
+        if main_thread and not sigterm_ignored():
             # Done: a late SIGTERM (a reloader stopping a child already on its way
             # out) gets what came before (the default: end quietly), not a
-            # KeyboardInterrupt raised into the interpreter's shutdown.
+            # KeyboardInterrupt raised into the interpreter's shutdown.  Once a
+            # SIGTERM has stopped devserve, the process is ending: more are let go.
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

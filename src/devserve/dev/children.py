@@ -43,6 +43,8 @@ class Stopping(Protocol):
 
     asked: int
     deadline: float | None
+    #: Whether the children are to be killed at once (a second Ctrl+C).
+    forced: bool
 
 
 class _Child:
@@ -215,7 +217,7 @@ class Family:
                     child.proc.wait(timeout=0.1)
                     break
                 except subprocess.TimeoutExpired:
-                    if stop.asked > 1 or time.monotonic() > deadline:
+                    if stop.forced or time.monotonic() > deadline:
                         child.proc.kill()
             self._forget(child)
         self._spare = None

@@ -16,10 +16,11 @@ it is the first (``DEVSERVE_FIRST_START``): its failure to load ends devserve, a
 Rule 4: the parent owns stopping.  SIGINT or SIGTERM (a shell's background job may
 ignore SIGINT, so the children are always sent SIGTERM) closes the parent's listening
 sockets, stops every child (the serving one, those retiring, the spare), and kills
-them past :data:`STOP_GRACE` seconds beyond the grace; a second signal kills them at
-once.  A child never outlives its parent: it holds the read end of a pipe whose write
-end only the parent has (``DEVSERVE_LIFELINE``), and stops when it reads the end of
-it, however the parent died.
+them past :data:`STOP_GRACE` seconds beyond the grace; a second Ctrl+C kills them at
+once (a second SIGTERM asks nothing new: :mod:`devserve.net.signals`).  A child never
+outlives its parent: it holds the read end of a pipe whose write end only the parent
+has (``DEVSERVE_LIFELINE``), and stops when it reads the end of it, however the parent
+died.
 Rule 5: a restart never runs stale bytecode: Python trusts a ``__pycache__`` entry whose
 source has the same size and modification second, so the changed sources' entries are
 removed before the next child imports anything.
@@ -45,8 +46,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
+from ..net.signals import signals_to
 from .children import (
     FIRST_VARIABLE,
     LOAD_FAILED_CODE,
@@ -359,13 +361,15 @@ class _ParentStop:
         self._sockets = sockets
         self._family = family
         self.asked = 0  # signals received
+        #: Whether a second Ctrl+C asked for the children to be killed at once.
+        self.forced = False
         #: The first signal received.
         self.signum = 0
         #: When the children still running are killed, once a stop is asked.
         self.deadline: float | None = None
 
-    def installed(self) -> contextlib.AbstractContextManager[None]:
-        return _stop_signals_to(self._on_signal)
+    def installed(self) -> contextlib.AbstractContextManager[list[int]]:
+        return signals_to(self._on_signal)
 
     def _on_signal(self, signum: int, frame: object) -> None:
         self.asked += 1
@@ -377,12 +381,12 @@ class _ParentStop:
             self.deadline = time.monotonic() + self._family.patience
             for child in children:
                 child.signal(signal.SIGTERM)  # SIGINT may be ignored there
-        else:
+        elif signum == signal.SIGINT:
+            self.forced = True
             for child in children:
                 child.signal(signal.SIGKILL)  # a second Ctrl+C: at once
-
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+        # A SIGTERM again asks nothing new (devserve.net.signals, Rule 3): the children
+        # keep their grace.
 
 
 class Accepting(Protocol):
@@ -461,32 +465,15 @@ def serve_until_changed(
     return RESTART_CODE
 
 
-def _ignoring_stops() -> contextlib.AbstractContextManager[None]:
+def _ignoring_stops() -> contextlib.AbstractContextManager[list[int]]:
     """Let SIGINT and SIGTERM not cut the requests a retiring child finishes."""
-    return _stop_signals_to(signal.SIG_IGN)
+    return signals_to(signal.SIG_IGN)
 
 
-def _interrupting(watcher: ChangeWatcher) -> contextlib.AbstractContextManager[None]:
+def _interrupting(watcher: ChangeWatcher) -> contextlib.AbstractContextManager[list[int]]:
     """Make SIGINT and SIGTERM end *watcher*'s changes, in the main thread."""
 
     def interrupt(signum: int, frame: object) -> None:
         watcher.interrupt()
 
-    return _stop_signals_to(interrupt)
-
-
-@contextlib.contextmanager
-def _stop_signals_to(handler: Callable[[int, Any], object] | signal.Handlers) -> Iterator[None]:
-    """Give SIGINT and SIGTERM to *handler* while the block runs, in the main thread.
-
-    Signals are handled in the main thread only; elsewhere the block runs as it is.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, earlier in previous.items():
-            signal.signal(sig, earlier)
+    return signals_to(interrupt)

@@ -9,6 +9,11 @@ inside a lock that ``on_stop`` needs (closing an event stream the server holds),
 ``on_stop`` runs in a thread of its own, woken by a byte on a pipe: ``threading.Event``
 would take a lock, which a second signal landing inside the first one's ``set`` would
 wait for in vain.
+Rule 3: one SIGTERM is enough.  Once it has asked this process to stop, SIGTERM is
+ignored until the process ends (:func:`ignore_sigterm`): a process manager and a
+reloader may both send it, or send it twice, and the clean-up after the first must not
+be broken into by the second.  A second Ctrl+C still interrupts (a developer's way to
+force it).
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ import signal
 import threading
 import types
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Stoppable", "stop_on_signals"]
+__all__ = [
+    "Stoppable", "ignore_sigterm", "signals_to", "sigterm_ignored", "stop_on_signals",
+]  # fmt: skip
 
 
 @runtime_checkable
@@ -43,16 +50,14 @@ def stop_on_signals(
     to stop (:option:`--compat`'s stdlib-style servers), Python's KeyboardInterrupt
     stays in charge.
     """
-    received: list[int] = []
     stoppable = [server for server in servers if isinstance(server, Stoppable)]
     if threading.current_thread() is not threading.main_thread() or len(stoppable) != len(servers):
-        yield received
+        yield []
         return
 
     stopper = _Stopper(on_stop) if on_stop is not None else None
 
     def stop(signum: int, frame: types.FrameType | None) -> None:
-        received.append(signum)
         # Stop accepting first: a browser whose stream on_stop ends reconnects at once,
         # and its connection must wait for the next server (a reloader's new child).
         for server in stoppable:
@@ -60,14 +65,66 @@ def stop_on_signals(
         if stopper is not None:
             stopper.ask()
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with signals_to(stop) as received:
+            yield received
+    finally:
+        if stopper is not None:
+            stopper.finish()
+
+
+@contextlib.contextmanager
+def signals_to(handler: Callable[[int, Any], object] | int) -> Iterator[list[int]]:
+    """Give SIGINT and SIGTERM to *handler* while the block runs; yield the signals received.
+
+    *handler* is a function of the signal and the frame, or ``signal.SIG_IGN``.
+
+    Signals are handled in the main thread only; elsewhere the block runs as it is
+    (and nothing is received).  On leaving, each signal gets its earlier handler
+    back, but SIGTERM once received is ignored from then on (Rule 3).
+
+    .. versionadded:: 0.1
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def receive(signum: int, frame: types.FrameType | None) -> None:
+        received.append(signum)
+        if callable(handler):
+            handler(signum, frame)
+
+    # SIG_IGN stays the kernel's: an ignored signal never reaches Python.
+    taker = receive if callable(handler) else handler
+    previous = {sig: signal.signal(sig, taker) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield received
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if stopper is not None:
-            stopper.finish()
+        for sig, earlier in previous.items():
+            signal.signal(sig, earlier)
+        if signal.SIGTERM in received:
+            ignore_sigterm()
+
+
+def ignore_sigterm() -> None:
+    """Ignore SIGTERM from now on: it has asked this process to stop (Rule 3).
+
+    ``SIG_IGN``, not a handler that does nothing: the interpreter gives Python
+    handlers back to the default as it shuts down, when a second SIGTERM would
+    still end the process with its status.
+
+    .. versionadded:: 0.1
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def sigterm_ignored() -> bool:
+    """Whether SIGTERM is ignored (once it has asked this process to stop: Rule 3).
+
+    .. versionadded:: 0.1
+    """
+    return signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
 
 
 class _Stopper(threading.Thread):
