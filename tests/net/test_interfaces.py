@@ -6,11 +6,15 @@ and must return usable addresses (or none), never loopback and never an error.
 
 from __future__ import annotations
 
+import ast
 import ipaddress
+import subprocess
+import sys
+import time
 
 import pytest
 
-from devserve.net.interfaces import machine_addresses, reachable_addresses
+from devserve.net.interfaces import NAME_DEADLINE, machine_addresses, reachable_addresses
 
 
 @pytest.mark.parametrize(
@@ -41,3 +45,34 @@ def test_machine_addresses_are_usable_ip_addresses() -> None:
         assert not address.is_loopback
         assert not address.is_unspecified
         assert not address.is_link_local
+
+
+STALLED_RESOLVER = """
+import socket, sys, time
+real = socket.getaddrinfo
+def stalled(host, *args, **kwargs):
+    if host == socket.gethostname():
+        time.sleep(60)  # a name the network's DNS does not know, asked again and again
+    return real(host, *args, **kwargs)
+socket.getaddrinfo = stalled
+from devserve.net.interfaces import machine_addresses
+started = time.monotonic()
+found = machine_addresses()
+print(time.monotonic() - started, found)
+"""
+
+
+def test_a_resolver_that_never_answers_delays_the_addresses_half_a_second() -> None:
+    # The banner of a wildcard bind waits for these: a stalled host-name lookup must not
+    # stall devserve's start, nor keep the process from exiting afterwards.
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", STALLED_RESOLVER], capture_output=True, text=True, timeout=30
+    )
+    took_process = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    took, _, listed = done.stdout.partition(" ")
+    assert NAME_DEADLINE <= float(took) < NAME_DEADLINE + 1.0
+    found = ast.literal_eval(listed)
+    assert found == reachable_addresses(found)  # the routing table's, still filtered
+    assert took_process < 10  # the stalled lookup's thread did not hold the exit

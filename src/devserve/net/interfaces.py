@@ -4,6 +4,9 @@ Rule 1: nothing is sent and nothing is required: the addresses come from the rou
 table (a UDP socket "connected" to a documentation address says which local address
 the default route uses; UDP's connect sends no packet) and from the host name's
 addresses; a machine without a network has none, and that is an answer, never an error.
+Rule 1a: the host name's lookup may ask a resolver that never answers (a laptop's name
+unknown to the network's DNS): it gets :data:`NAME_DEADLINE` seconds in a thread of its
+own, and the start-up banner does not wait for it longer.
 Rule 2: only addresses another machine could use are returned: no loopback, no
 wildcard, no link-local (a URL cannot carry the interface an ``fe80::`` address needs).
 """
@@ -13,9 +16,13 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+import threading
 from collections.abc import Iterable
 
-__all__ = ["machine_addresses", "reachable_addresses"]
+__all__ = ["NAME_DEADLINE", "machine_addresses", "reachable_addresses"]
+
+#: Seconds the host name's addresses are waited for (Rule 1a).
+NAME_DEADLINE = 0.5
 
 # RFC 5737 and RFC 3849 documentation addresses: routed like any remote host, never owned.
 _ROUTE_PROBES = ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1"))
@@ -55,7 +62,21 @@ def machine_addresses() -> list[str]:
         with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as udp:
             udp.connect((probe, 9))
             candidates.append(str(udp.getsockname()[0]))
-    with contextlib.suppress(OSError, UnicodeError):
-        for info in socket.getaddrinfo(socket.gethostname(), None, type=socket.SOCK_STREAM):
-            candidates.append(str(info[4][0]))
+    candidates += _host_name_addresses(NAME_DEADLINE)
     return reachable_addresses(candidates)
+
+
+def _host_name_addresses(deadline: float) -> list[str]:
+    """The host name's addresses, or none if the resolver takes over *deadline* seconds."""
+    found: list[str] = []
+
+    def resolve() -> None:
+        with contextlib.suppress(OSError, UnicodeError):
+            infos = socket.getaddrinfo(socket.gethostname(), None, type=socket.SOCK_STREAM)
+            found.extend([str(info[4][0]) for info in infos])
+
+    # A daemon: a lookup that never returns must not keep the process from exiting.
+    lookup = threading.Thread(target=resolve, name="devserve-hostname", daemon=True)
+    lookup.start()
+    lookup.join(deadline)
+    return [] if lookup.is_alive() else found
