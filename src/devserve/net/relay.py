@@ -177,6 +177,9 @@ class Tunnel:
 
         Its server then resets the client's connection (Rule 5).
         """
+        scanner = self._scanner
+        if scanner is not None and scanner.failed:
+            return True  # a malformed framing ended it: the body is not whole
         return self.one_way and not (self.ended and not self.waiting[0])
 
     def stalled(self, now: float) -> bool:
