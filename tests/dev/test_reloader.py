@@ -329,7 +329,8 @@ def test_a_signal_again_keeps_the_grace_but_a_second_ctrl_c_kills_at_once(
         for pid in (proc.pid, child):
             if pid and alive(pid):
                 os.kill(pid, signal.SIGKILL)
-    assert proc.returncode == 0, err
+    # 0, or a SIGTERM that came once the parent was done and its process ending.
+    assert proc.returncode in (0, -signal.SIGTERM), err
     assert b"Traceback" not in err
     assert not alive(child)
     if signum == signal.SIGTERM:

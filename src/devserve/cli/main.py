@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from types import FrameType
 from typing import Any
 
-from ..net.signals import ignore_sigterm, sigterm_ignored
+from ..net.signals import ignore_sigterm
 from ..version import __version__
 from . import devloop
 from .listen import StartupError
@@ -350,9 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        if main_thread and not sigterm_ignored():
+        if main_thread:
             # Done: a late SIGTERM (a reloader stopping a child already on its way
-            # out) gets what came before (the default: end quietly), not a
-            # KeyboardInterrupt raised into the interpreter's shutdown.  Once a
-            # SIGTERM has stopped devserve, the process is ending: more are let go.
+            # out, or ended before: devserve.net.signals, Rule 3) gets what came
+            # before (the default: end quietly), not a KeyboardInterrupt raised into
+            # the interpreter's shutdown.
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

@@ -9,11 +9,12 @@ inside a lock that ``on_stop`` needs (closing an event stream the server holds),
 ``on_stop`` runs in a thread of its own, woken by a byte on a pipe: ``threading.Event``
 would take a lock, which a second signal landing inside the first one's ``set`` would
 wait for in vain.
-Rule 3: one SIGTERM is enough.  Once it has asked this process to stop, SIGTERM is
-ignored until the process ends (:func:`ignore_sigterm`): a process manager and a
-reloader may both send it, or send it twice, and the clean-up after the first must not
-be broken into by the second.  A second Ctrl+C still interrupts (a developer's way to
-force it).
+Rule 3: one SIGTERM is enough.  Once it has asked for a stop, SIGTERM is ignored
+(:func:`ignore_sigterm`) until whoever owns the process's signals (the command line's
+``main``) gives it its earlier handler back, its clean-up done: a process manager and
+a reloader may both send it, or send it twice, and the clean-up after the first must
+not be broken into by the second; an exit stuck after that (the application's own
+threads) still ends on SIGTERM.
 """
 
 from __future__ import annotations
@@ -26,9 +27,7 @@ import types
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = [
-    "Stoppable", "ignore_sigterm", "signals_to", "sigterm_ignored", "stop_on_signals",
-]  # fmt: skip
+__all__ = ["Stoppable", "ignore_sigterm", "signals_to", "stop_on_signals"]
 
 
 @runtime_checkable
@@ -48,7 +47,7 @@ def stop_on_signals(
     end by themselves).  For
     use around ``serve_forever`` in the main thread; when a server cannot be asked
     to stop (:option:`--compat`'s stdlib-style servers), Python's KeyboardInterrupt
-    stays in charge.
+    stays in charge.  After a SIGTERM, SIGTERM is left ignored (Rule 3).
     """
     stoppable = [server for server in servers if isinstance(server, Stoppable)]
     if threading.current_thread() is not threading.main_thread() or len(stoppable) != len(servers):
@@ -81,7 +80,8 @@ def signals_to(handler: Callable[[int, Any], object] | int) -> Iterator[list[int
 
     Signals are handled in the main thread only; elsewhere the block runs as it is
     (and nothing is received).  On leaving, each signal gets its earlier handler
-    back, but SIGTERM once received is ignored from then on (Rule 3).
+    back, but SIGTERM once received is left ignored, for the caller to give back
+    once its clean-up is done (Rule 3).
 
     .. versionadded:: 0.1
     """
@@ -102,29 +102,18 @@ def signals_to(handler: Callable[[int, Any], object] | int) -> Iterator[list[int
         yield received
     finally:
         for sig, earlier in previous.items():
-            signal.signal(sig, earlier)
-        if signal.SIGTERM in received:
-            ignore_sigterm()
+            # Straight to SIG_IGN: never the earlier handler first, which a SIGTERM
+            # landing in between would run.
+            stopping = sig == signal.SIGTERM and sig in received
+            signal.signal(sig, signal.SIG_IGN if stopping else earlier)
 
 
 def ignore_sigterm() -> None:
-    """Ignore SIGTERM from now on: it has asked this process to stop (Rule 3).
-
-    ``SIG_IGN``, not a handler that does nothing: the interpreter gives Python
-    handlers back to the default as it shuts down, when a second SIGTERM would
-    still end the process with its status.
+    """Ignore SIGTERM: one has asked for a stop (Rule 3).
 
     .. versionadded:: 0.1
     """
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def sigterm_ignored() -> bool:
-    """Whether SIGTERM is ignored (once it has asked this process to stop: Rule 3).
-
-    .. versionadded:: 0.1
-    """
-    return signal.getsignal(signal.SIGTERM) == signal.SIG_IGN
 
 
 class _Stopper(threading.Thread):
