@@ -437,6 +437,19 @@ HELLO_APP = (
 )
 
 
+def serving(directory: Path, *args: str) -> subprocess.Popen[str]:
+    """``python -m devserve *args`` in *directory*, once it has answered a first request."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devserve", *args], cwd=directory,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    banner = proc.stdout.readline()
+    port = int(re.search(r":(\d+)/", banner)[1])  # type: ignore[index]
+    assert requests.get("http://127.0.0.1:%d/" % port, timeout=TIMEOUT).status_code == 200
+    return proc
+
+
 @pytest.mark.parametrize("mode", ["files", "app", "app-reload"])
 def test_a_burst_of_sigterms_stops_devserve_once_and_quietly(tmp_path: Path, mode: str) -> None:
     # A process manager and a reloader may both send SIGTERM, or send it again: the
@@ -447,15 +460,8 @@ def test_a_burst_of_sigterms_stops_devserve_once_and_quietly(tmp_path: Path, mod
         args += ["-d", str(tmp_path)]
     else:
         args += ["--app", "hello:app"] + (["--reload"] if mode == "app-reload" else [])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devserve", *args], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = serving(tmp_path, *args)
     try:
-        assert proc.stdout is not None
-        banner = proc.stdout.readline()
-        port = int(re.search(r":(\d+)/", banner)[1])  # type: ignore[index]
-        assert requests.get("http://127.0.0.1:%d/" % port, timeout=TIMEOUT).status_code == 200
         sent = 0
         while proc.poll() is None and sent < 400:
             proc.send_signal(signal.SIGTERM)
@@ -482,15 +488,8 @@ def test_a_sigterm_ends_an_exit_stuck_on_the_applications_threads(tmp_path: Path
     # One SIGTERM is enough while devserve stops; once it is done, SIGTERM ends the
     # process again, as a process manager expects of an exit that hangs.
     (tmp_path / "stuck.py").write_text(STUCK_APP)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devserve", "-b", "127.0.0.1", "0", "--app", "stuck:app"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = serving(tmp_path, "-b", "127.0.0.1", "0", "--app", "stuck:app")
     try:
-        assert proc.stdout is not None
-        banner = proc.stdout.readline()
-        port = int(re.search(r":(\d+)/", banner)[1])  # type: ignore[index]
-        assert requests.get("http://127.0.0.1:%d/" % port, timeout=TIMEOUT).status_code == 200
         proc.send_signal(signal.SIGTERM)
         time.sleep(1.5)  # the grace, then main() returns; the exit waits on the thread
         assert proc.poll() is None

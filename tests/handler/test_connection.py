@@ -15,7 +15,7 @@ import pytest
 
 import devserve
 from devserve.net.contract import RelayedBody
-from support.sockets import CLIENT_TIMEOUT, QuietHandler, RunningServer
+from support.sockets import CLIENT_TIMEOUT, QuietHandler, RunningServer, receive_to_end
 
 SERVERS = [devserve.HTTPServer, devserve.ThreadingHTTPServer, devserve.BoundedHTTPServer]
 
@@ -43,19 +43,6 @@ def relaying_handler(length: int | None, peer_says: bytes, peer_ends: threading.
             self.relay_body(ours, b"", RelayedBody(length))
 
     return Relaying
-
-
-def receive_to_end(sock: socket.socket) -> tuple[bytes, bool]:
-    """What the client reads to the end of its connection, and whether that end was a reset."""
-    data = b""
-    while True:
-        try:
-            piece = sock.recv(65536)
-        except ConnectionResetError:
-            return data, True
-        if not piece:
-            return data, False
-        data += piece
 
 
 @pytest.mark.parametrize("server_class", SERVERS, ids=lambda c: c.__name__)

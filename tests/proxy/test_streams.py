@@ -15,7 +15,7 @@ import pytest
 import devserve
 from devserve import Proxy
 from devserve.mount.table import MountTable
-from support.sockets import CLIENT_TIMEOUT, RunningServer, read_all
+from support.sockets import CLIENT_TIMEOUT, RunningServer, read_all, receive_to_end
 from support.wsgi import dechunk, split
 
 from .conftest import Front, RawBackend, front_for
@@ -85,19 +85,6 @@ def test_open_event_streams_hold_no_worker_and_end_cleanly() -> None:
             sock.close()
         front.stop()
         raw.close()
-
-
-def receive_to_end(sock: socket.socket) -> tuple[bytes, bool]:
-    """What the client reads to the end of its connection, and whether that end was a reset."""
-    data = b""
-    while True:
-        try:
-            piece = sock.recv(65536)
-        except ConnectionResetError:
-            return data, True
-        if not piece:
-            return data, False
-        data += piece
 
 
 def reset(sock: socket.socket) -> None:

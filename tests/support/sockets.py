@@ -117,6 +117,19 @@ def read_all(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+def receive_to_end(sock: socket.socket) -> tuple[bytes, bool]:
+    """Read until the connection ends; return the bytes and whether the end was a reset."""
+    data = b""
+    while True:
+        try:
+            piece = sock.recv(65536)
+        except ConnectionResetError:
+            return data, True
+        if not piece:
+            return data, False
+        data += piece
+
+
 class QuietHandler(devserve.BaseHTTPRequestHandler):
     """A base handler that keeps its access log out of the test output."""
 
