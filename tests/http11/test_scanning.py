@@ -173,6 +173,62 @@ def test_chunked_body_scanner_agrees_with_the_reader_at_every_prefix(
         return
 
 
+def read_chunked(data: bytes, limits: Limits) -> bytes | None:
+    """The body the pull reader decodes from *data*, or ``None`` if it meets an error."""
+    reader = ChunkedReader(Arrived(data), limits)
+    decoded = b""
+    try:
+        while piece := reader.read(7):
+            decoded += piece
+    except (Blocked, ProtocolError):
+        return None
+    return decoded
+
+
+@pytest.mark.parametrize("limits", LIMITS)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=chunked_bodies, cuts=st.lists(st.integers(0, 120), max_size=6))
+@example(data=b"5\r\nhello\r\n2;x=y\r\nhi\r\n0\r\nT: v\r\n\r\nNEXT", cuts=[2, 9, 20])
+@example(data=b"3\r\nabcX\r\n", cuts=[4])
+def test_a_decoding_body_scanner_gives_the_data_the_reader_decodes(
+    data: bytes, cuts: list[int], limits: Limits
+) -> None:
+    # Rule 4: the chunks' data, without framing, as the pull reader reads it, taken
+    # in whatever pieces the bytes arrived.
+    scanner = BodyScanner(None, limits, decode=True)
+    decoded = b""
+    for piece in splits(data, cuts):
+        scanner.feed(piece)
+        decoded += scanner.take_data()
+    assert scanner.take_data() == b""
+    if scanner.progress is Progress.READY and not scanner.failed:
+        assert decoded == read_chunked(data[: scanner.size], limits)
+    elif scanner.progress is Progress.NEED_MORE:
+        got = read_until_blocked(ChunkedReader(Arrived(data), limits))
+        assert decoded[: len(got)] == got  # what a reader could take, the scanner gave
+
+
+def read_until_blocked(reader: ChunkedReader) -> bytes:
+    got = b""
+    try:
+        while piece := reader.read(1):
+            got += piece
+    except Blocked:
+        return got
+    raise AssertionError("the reader found the end the scanner is still waiting for")
+
+
+def test_a_body_scanner_that_does_not_decode_keeps_nothing() -> None:
+    scanner = BodyScanner(None)
+    scanner.feed(b"5\r\nhello\r\n0\r\n\r\n")
+    assert scanner.progress is Progress.READY
+    assert not scanner.failed
+    assert scanner.take_data() == b""
+    length = BodyScanner(5, decode=True)  # a body of known length has no framing to drop
+    assert length.feed(b"hello") == 5
+    assert length.take_data() == b""
+
+
 @pytest.mark.parametrize(
     ("length", "pieces", "taken", "ready"),
     [

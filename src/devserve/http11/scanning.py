@@ -12,6 +12,9 @@ thread feeds what ``recv`` returned and learns ``NEED_MORE`` (re-arm the socket)
 that a worker may take over; the bytes are handed to the pull parser as they came.
 Rule 3: an error is not raised here: a scanner that meets one says ``READY``, so that
 the parser which serves meets it too and answers with its status.
+Rule 4: a body scanner asked to *decode* also keeps a chunked body's data, without its
+framing, for :meth:`BodyScanner.take_data`: what passes a chunked body on unframed (to
+an HTTP/1.0 client, to a WSGI server) reads the framing once, with these same checks.
 """
 
 from __future__ import annotations
@@ -170,16 +173,20 @@ class BodyScanner:
     the body's last byte has arrived, or once the chunked framing is malformed or
     over a limit: then :attr:`failed` is set, and the pull reader
     (:class:`~devserve.http11.framing.ChunkedReader`) meets the same fault on the
-    same bytes and answers it.
+    same bytes and answers it.  With *decode*, a chunked body's data (its chunks
+    without their framing) is kept for :meth:`take_data` (Rule 4).
     """
 
     __slots__ = (
-        "_chunk_left", "_length", "_limits", "_line", "_state", "_total", "_trailers", "failed",
-        "progress", "size",
+        "_chunk_left", "_data", "_length", "_limits", "_line", "_state", "_total", "_trailers",
+        "failed", "progress", "size",
     )  # fmt: skip
 
-    def __init__(self, length: int | None, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, length: int | None, limits: Limits = DEFAULT_LIMITS, *, decode: bool = False
+    ) -> None:
         self._length = length
+        self._data: bytearray | None = bytearray() if decode and length is None else None
         self._limits = limits
         self._state = _SIZE
         self._line = bytearray()
@@ -207,6 +214,8 @@ class BodyScanner:
         while used < len(data) and self.progress is Progress.NEED_MORE:
             if self._state == _DATA:
                 take = min(len(data) - used, self._chunk_left)
+                if self._data is not None:
+                    self._data += data[used : used + take]
                 self._chunk_left -= take
                 used += take
                 if self._chunk_left == 0:
@@ -216,6 +225,18 @@ class BodyScanner:
             used = self._take_line(data, used, want)
         self.size += used
         return used
+
+    def take_data(self) -> bytes:
+        """Return the chunk data fed since the last call, and forget it (*decode* only).
+
+        .. versionadded:: 0.1
+        """
+        data = self._data
+        if not data:
+            return b""
+        taken = bytes(data)
+        data.clear()
+        return taken
 
     def _take_line(self, data: bytes, used: int, want: int | None) -> int:
         # A chunk-size or trailer line (up to its LF), or the two bytes after chunk data.
