@@ -552,6 +552,45 @@ def test_the_handler_chunks_are_decoded_and_framing_fields_dropped() -> None:
     assert {name.lower() for name, _ in headers} == {"content-type"}
 
 
+def chunking(*writes: bytes) -> type[devserve.BaseHTTPRequestHandler]:
+    """A handler that frames its own body in chunks and writes *writes* as they are."""
+
+    class Chunking(Quiet):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for data in writes:
+                self.wfile.write(data)
+
+    return Chunking
+
+
+def test_a_chunked_body_is_read_to_its_last_chunk_and_trailers() -> None:
+    # Read by the core (a BodyScanner), in whatever pieces it is written; the trailer
+    # section is dropped (WSGI has no way to send it), and what follows is logged.
+    errors = io.StringIO()
+    app = HandlerApp(chunking(b"3\r\none\r", b"\n4;x=y\r\n,two\r\n0\r\nT: v\r\n\r\nmore"))
+    status, _, body = call(app, **{"wsgi.errors": errors})
+    assert (status, body) == ("200 OK", b"one,two")
+    assert "4 bytes written after the end of the response were dropped" in errors.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("writes", "error"),
+    [
+        ((b"3\r\none\r\n",), "ended without its last chunk"),
+        ((b"3\r\noneX\r\n0\r\n\r\n",), "malformed"),  # data not followed by CRLF
+        ((b"zz\r\n",), "malformed"),
+        ((b"0\r\nContent-Length: 5\r\n\r\n",), "malformed"),  # a forbidden trailer
+    ],
+    ids=["no-last-chunk", "data-without-crlf", "bad-size", "forbidden-trailer"],
+)
+def test_a_chunked_body_the_core_refuses_is_an_error(writes: tuple[bytes], error: str) -> None:
+    with pytest.raises(HandlerAppError, match=error):
+        call(HandlerApp(chunking(*writes)))
+
+
 def test_a_chunked_body_over_the_limit_is_413() -> None:
     app = HandlerApp(handler_factories("/")["read-body"])
     app.max_spooled_body = 5

@@ -19,8 +19,8 @@ from ...http11 import (
 )
 from ...http11.response import CONNECTION_FIELDS, Framing
 from ...http11.response_head import HEAD_END, ResponseHead, parse_response_head
+from ...http11.scanning import BodyScanner, Progress
 from ...http11.target import below_prefix
-from .chunks import ChunkDecoder
 from .errors import HandlerAppError
 
 __all__ = ["Response"]
@@ -28,6 +28,8 @@ __all__ = ["Response"]
 # Fields of the handler's response that are not passed on: those that manage the
 # connection, and Date and Server, which the WSGI server sets (two would contradict).
 _NOT_PASSED_ON = CONNECTION_FIELDS | {"date", "server"}
+# A response body is the application's: no size bound, its framing's lines bounded.
+_RESPONSE_BODY_LIMITS = DEFAULT_LIMITS.replace(max_body_size=None)
 
 
 class Response:
@@ -56,7 +58,7 @@ class Response:
         self._errors = errors
         self._head = bytearray()
         self._write: Callable[[bytes], Any] | None = None
-        self._decoder: ChunkDecoder | None = None
+        self._decoder: BodyScanner | None = None
         self._remaining: int | None = None
         self._dropped = 0
         #: Whether the whole response has been given to the WSGI server.
@@ -75,8 +77,7 @@ class Response:
         elif self.complete:
             self._dropped += len(data)
         elif self._decoder is not None:
-            self._decoder.feed(data)
-            self.complete = self._decoder.done
+            self._take_chunks(self._decoder, data)
         else:
             self._take_body(data)
 
@@ -112,10 +113,24 @@ class Response:
         if not body_allowed(head.status, self._method):
             self.complete = True
         elif head.framing is Framing.CHUNKED:
-            self._decoder = ChunkDecoder(self._pass_on)
+            # The core reads the framing, as it reads a chunked body it relays.
+            self._decoder = BodyScanner(None, _RESPONSE_BODY_LIMITS, decode=True)
         elif head.framing is Framing.LENGTH:
             self._remaining = head.length
             self.complete = head.length == 0
+
+    def _take_chunks(self, scanner: BodyScanner, data: bytes) -> None:
+        used = scanner.feed(data)
+        piece = scanner.take_data()
+        if piece:
+            self._pass_on(piece)
+        if scanner.progress is Progress.READY:
+            if scanner.failed:
+                raise HandlerAppError(
+                    "the handler's chunked body is malformed or over a limit (RFC 9112 §7.1)"
+                )
+            self.complete = True  # the last chunk and the trailer section: trailers dropped
+            self._dropped += len(data) - used
 
     def _take_body(self, data: bytes) -> None:
         remaining = self._remaining
@@ -145,7 +160,7 @@ class Response:
             if self._head:
                 raise HandlerAppError("the handler's response head did not end")
             raise HandlerAppError("the handler wrote no response")
-        if self._decoder is not None and not self._decoder.done:
+        if self._decoder is not None and self._decoder.progress is not Progress.READY:
             raise HandlerAppError("the handler's chunked body ended without its last chunk")
         if self._remaining:
             raise HandlerAppError(
