@@ -20,8 +20,13 @@ from support.sockets import CLIENT_TIMEOUT, QuietHandler, RunningServer, receive
 SERVERS = [devserve.HTTPServer, devserve.ThreadingHTTPServer, devserve.BoundedHTTPServer]
 
 
-def relaying_handler(length: int | None, peer_says: bytes, peer_ends: threading.Event) -> Any:
-    """A handler whose GET relays what a peer socket sends: *peer_says*, then its close."""
+def relaying_handler(
+    length: int | None, peer_says: bytes, peer_ends: threading.Event, *, unframed: bool = False
+) -> Any:
+    """A handler whose GET relays what a peer socket sends: *peer_says*, then its close.
+
+    With *unframed*, the peer's body is chunked and the client gets its data alone.
+    """
 
     class Relaying(QuietHandler):
         protocol_version = "HTTP/1.1"
@@ -33,6 +38,8 @@ def relaying_handler(length: int | None, peer_says: bytes, peer_ends: threading.
                 with theirs:
                     theirs.sendall(peer_says)
                     peer_ends.wait(CLIENT_TIMEOUT)
+                    if unframed:
+                        theirs.sendall(b"0\r\n\r\nnot the body")
 
             threading.Thread(target=peer, daemon=True).start()
             self.send_response(200)
@@ -40,7 +47,7 @@ def relaying_handler(length: int | None, peer_says: bytes, peer_ends: threading.
                 self.send_header("Content-Length", str(length))
             self.send_header("Connection", "close")
             self.end_headers()
-            self.relay_body(ours, b"", RelayedBody(length))
+            self.relay_body(ours, b"", RelayedBody(length, unframed, unframed))
 
     return Relaying
 
@@ -74,3 +81,26 @@ def test_a_relayed_body_resets_the_client_only_when_cut(
     assert data.endswith(b"\r\n\r\nfirst piece")
     assert rest == b""
     assert was_reset is not whole
+
+
+@pytest.mark.parametrize("server_class", SERVERS, ids=lambda c: c.__name__)
+def test_a_chunked_body_relayed_unframed_is_its_data_ended_by_the_close(server_class: Any) -> None:
+    peer_ends = threading.Event()
+    handler = relaying_handler(None, b"6\r\nfirst \r\n", peer_ends, unframed=True)
+    running = RunningServer(server_class(("127.0.0.1", 0), handler))
+    try:
+        with running.connect() as sock:
+            sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            data = b""
+            while b"first " not in data:
+                piece = sock.recv(65536)
+                assert piece, data
+                data += piece
+            peer_ends.set()  # the last chunk, then bytes past the body's end
+            rest, was_reset = receive_to_end(sock)
+    finally:
+        peer_ends.set()
+        running.stop()
+    assert data.endswith(b"\r\n\r\nfirst ")
+    assert rest == b""
+    assert not was_reset

@@ -144,6 +144,53 @@ def test_a_relayed_body_cut_by_its_backend_resets_the_client(cut: str) -> None:
     assert was_reset
 
 
+@pytest.mark.parametrize("whole", [True, False], ids=["to its last chunk", "cut"])
+def test_an_http10_client_gets_an_event_stream_unframed_without_a_worker(whole: bool) -> None:
+    # HTTP/1.0 has no chunks: the client gets the events alone, delimited by the close,
+    # and the I/O thread relays them (it was copied on a worker, for as long as it lasted).
+    go_on = threading.Event()
+
+    def events(sock: socket.socket) -> None:
+        read_request(sock)
+        sock.sendall(EVENT_HEAD + chunk(b"data: first\n\n"))
+        go_on.wait(30)
+        if whole:
+            sock.sendall(chunk(b"data: second\n\n") + b"0\r\nT: v\r\n\r\nnever sent on")
+        else:
+            sock.sendall(chunk(b"data: second\n\n")[:-5])  # then the close, mid-chunk
+
+    raw = RawBackend(events)
+    server_class = type("OneWorker", (devserve.BoundedHTTPServer,), {"threads": 1})
+    front = front_for(("/api", Proxy(raw.url)), server_class=server_class)
+    try:
+        with front.connect() as sock:
+            sock.sendall(b"GET /api/events HTTP/1.0\r\n\r\n")
+            data = receive_until(sock, b"data: first\n\n")
+            # The one worker is free while the stream is open.
+            started = time.monotonic()
+            answer = front.exchange(b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            assert answer.endswith(b"front")
+            assert time.monotonic() - started < 1.0
+            go_on.set()
+            rest, was_reset = receive_to_end(sock)
+    finally:
+        go_on.set()
+        front.stop()
+        raw.close()
+    status, fields, body = split(data + rest)
+    assert status == b"HTTP/1.1 200 OK"  # the server's version, as RFC 9110 §2.5 says
+    assert fields["content-type"] == "text/event-stream"
+    assert "transfer-encoding" not in fields
+    assert "content-length" not in fields
+    assert fields["connection"] == "close"
+    if whole:
+        assert body == b"data: first\n\ndata: second\n\n"  # no framing, nothing after it
+        assert not was_reset
+    else:
+        assert body == b"data: first\n\ndata: secon"
+        assert was_reset  # a cut body must not look whole
+
+
 def test_a_close_delimited_body_ends_when_the_backend_closes() -> None:
     go_on = threading.Event()
 

@@ -260,12 +260,14 @@ class ConnectionHandler(socketserver.StreamRequestHandler):
         """Send the response body *peer* sends, as it comes, up to its end; then close both.
 
         The handler has written the response's head, framed as *body* is (the same
-        ``Content-Length``, or chunked, or no length and ``Connection: close``): the
-        bytes pass unchanged, *from_peer* (already read from *peer*) first, and
-        nothing after the body's end.  What the client sends meanwhile is dropped;
-        the connection closes after this response.  On a server that relays in its
-        I/O thread this returns ``True`` at once and the worker is free; elsewhere
-        it relays in this thread and returns ``False`` when the body has ended.
+        ``Content-Length``, or chunked, or no length and ``Connection: close``, as for
+        a chunked body the client gets ``unframed``): the bytes pass unchanged (a
+        chunked one's data alone when ``unframed``), *from_peer* (already read from
+        *peer*) first, and nothing after the body's end.  What the client sends
+        meanwhile is dropped; the connection closes after this response.  On a server
+        that relays in its I/O thread this returns ``True`` at once and the worker is
+        free; elsewhere it relays in this thread and returns ``False`` when the body
+        has ended.
 
         .. versionadded:: 0.1
         """

@@ -123,11 +123,14 @@ class RelayedBody(NamedTuple):
     ``length`` bytes (``Content-Length``); else the chunked framing's last chunk and
     trailers when ``chunked``; else the peer's closing.  The relay finds the end with
     the core's :class:`~devserve.http11.scanning.BodyScanner` and passes nothing
-    beyond it.
+    beyond it.  A chunked body is passed as it is, or, when ``unframed``, its data
+    alone, for a client that cannot read chunks (HTTP/1.0), whose body then ends with
+    its connection.
     """
 
     length: int | None = None
     chunked: bool = False
+    unframed: bool = False
 
 
 @runtime_checkable

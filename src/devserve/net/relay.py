@@ -13,8 +13,9 @@ Rule 3: :func:`relay_in_thread` does the same in the calling thread, for servers
 cannot relay in an I/O thread.
 Rule 4: a one-way relay of a body (:class:`~devserve.net.contract.RelayedBody`) feeds what
 the peer sends to the core's :class:`~devserve.http11.scanning.BodyScanner`, passes only
-the bytes it says belong to the body, and ends once the last of them is sent; nothing
-after a body's end reaches the client.  A body closed by its peer ends there.  What the
+the bytes it says belong to the body (a chunked body's data alone, without its framing,
+when the body is to reach the client unframed), and ends once the last of them is sent;
+nothing after a body's end reaches the client.  A body closed by its peer ends there.  What the
 client sends meanwhile is read and dropped: its connection ends with this response.
 Rule 5: a one-way relay that ends before its body did (the peer reset or closed short of
 its length or last chunk, the client stalled or left) is :attr:`Tunnel.cut`: its
@@ -97,12 +98,15 @@ class Tunnel:
         #: Whether the body's last byte has come from the peer (a one-way relay).
         self.ended = False
         self._scanner: BodyScanner | None = None
+        #: Whether a chunked body reaches the client as its data alone.
+        self._unframed = False
         if body is None:
             self.waiting = [to_client, to_peer]
             return
+        self._unframed = body.chunked and body.unframed
         if body.chunked or body.length is not None:
             length = None if body.chunked else body.length
-            self._scanner = BodyScanner(length, _BODY_LIMITS)
+            self._scanner = BodyScanner(length, _BODY_LIMITS, decode=self._unframed)
         self.waiting = [b"", b""]
         self._take(to_client)
 
@@ -110,7 +114,8 @@ class Tunnel:
         """Queue for the client what of *data*, from the peer, belongs to the body."""
         scanner = self._scanner
         if scanner is not None:
-            data = data[: scanner.feed(data)]
+            used = scanner.feed(data)
+            data = scanner.take_data() if self._unframed else data[:used]
             # A malformed chunked framing ends the relay too: the client, short of the
             # last chunk, sees a cut body, never a whole one.
             self.ended = scanner.progress is Progress.READY

@@ -14,8 +14,9 @@ that streams (``text/event-stream``, chunked, delimited by closing, or a
 returns at once: the client gets the body in the backend's own framing, byte for byte,
 ended where the core's :class:`~devserve.http11.scanning.BodyScanner` says it ends, with
 ``Connection: close``; the backend's connection is closed with it, never pooled.  A
-chunked body to an HTTP/1.0 client, and every body on other servers, are copied on the
-worker as Rule 2 says, holding it while they last.
+chunked body to an HTTP/1.0 client, which cannot read chunks, reaches it as its data
+alone, delimited by the close.  On other servers every body is copied on the worker as
+Rule 2 says, holding it while it lasts.
 Rule 3: the backend's failures are the backend's: refused, unreachable or a bad answer
 is a 502 page naming it, a timeout a 504, one log line each, never a traceback; once a
 response has started, a failing backend resets the client's connection, so a cut body is
@@ -258,10 +259,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         framing = response.framing
         if framing is Framing.NONE or not self.relays_in_io_thread:
             return False
-        if framing is Framing.CHUNKED:
-            return can_chunk(str(self.request_version), self.protocol_version)
-        if framing is Framing.CLOSE or (response.length or 0) > _RELAYED_LENGTH:
-            return True
+        if framing is not Framing.LENGTH or (response.length or 0) > _RELAYED_LENGTH:
+            return True  # chunked, or delimited by the close, or long
         for name, value in response.fields:
             if name.lower() == "content-type":
                 return value.partition(";")[0].strip().lower() == "text/event-stream"
@@ -315,10 +314,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
     def _relay_stream(
         self, proxy: Proxy, connection: BackendConnection, response: ResponseHead
     ) -> None:
-        # The client gets the backend's framing, so the body passes as it is.
+        # The client gets the backend's framing, so the body passes as it is; a client
+        # that cannot read chunks gets a chunked body's data, ended by the close.
         self._send_head(proxy, response)
         chunked = response.framing is Framing.CHUNKED
-        if chunked:
+        unframed = chunked and not can_chunk(str(self.request_version), self.protocol_version)
+        if chunked and not unframed:
             self.send_header("Transfer-Encoding", "chunked")
         elif response.framing is Framing.LENGTH:
             self.send_header("Content-Length", str(response.length))
@@ -328,7 +329,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         sock.setblocking(False)
         ahead = connection.rfile.read1(_PIECE) or b""  # the body's start, read with the head
         connection.rfile.close()
-        self.relay_body(sock, ahead, RelayedBody(response.length, chunked))
+        self.relay_body(sock, ahead, RelayedBody(response.length, chunked, unframed))
 
     def _tunnel(self, proxy: Proxy, connection: BackendConnection, response: ResponseHead) -> None:
         self._send_head(proxy, response, upgrade=True)
