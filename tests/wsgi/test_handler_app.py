@@ -11,6 +11,7 @@ fails instead of being skipped.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import functools
 import http.client
@@ -589,6 +590,21 @@ def test_a_chunked_body_is_read_to_its_last_chunk_and_trailers() -> None:
 def test_a_chunked_body_the_core_refuses_is_an_error(writes: tuple[bytes], error: str) -> None:
     with pytest.raises(HandlerAppError, match=error):
         call(HandlerApp(chunking(*writes)))
+
+
+class Swallowing(Quiet):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for data in (b"3\r\none\r\n", b"zz\r\n", b"3\r\ntwo\r\n0\r\n\r\n"):
+            with contextlib.suppress(HandlerAppError):  # a handler that goes on regardless
+                self.wfile.write(data)
+
+
+def test_a_malformed_chunked_body_is_an_error_even_when_the_handler_swallows_it() -> None:
+    with pytest.raises(HandlerAppError, match="malformed"):
+        call(HandlerApp(Swallowing))
 
 
 def test_a_chunked_body_over_the_limit_is_413() -> None:

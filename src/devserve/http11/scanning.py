@@ -215,7 +215,7 @@ class BodyScanner:
             if self._state == _DATA:
                 take = min(len(data) - used, self._chunk_left)
                 if self._data is not None:
-                    self._data += data[used : used + take]
+                    self._data += memoryview(data)[used : used + take]  # one copy, not two
                 self._chunk_left -= take
                 used += take
                 if self._chunk_left == 0:

@@ -28,6 +28,10 @@ __all__ = ["Response"]
 # Fields of the handler's response that are not passed on: those that manage the
 # connection, and Date and Server, which the WSGI server sets (two would contradict).
 _NOT_PASSED_ON = CONNECTION_FIELDS | {"date", "server"}
+_MALFORMED_CHUNKS = (
+    "the handler's chunked body is malformed or over a limit (RFC 9112 §7.1: a size line, "
+    "CRLF after each chunk's data, trailer fields as header fields)"
+)
 # A response body is the application's: no size bound, its framing's lines bounded.
 _RESPONSE_BODY_LIMITS = DEFAULT_LIMITS.replace(max_body_size=None)
 
@@ -126,9 +130,7 @@ class Response:
             self._pass_on(piece)
         if scanner.progress is Progress.READY:
             if scanner.failed:
-                raise HandlerAppError(
-                    "the handler's chunked body is malformed or over a limit (RFC 9112 §7.1)"
-                )
+                raise HandlerAppError(_MALFORMED_CHUNKS)
             self.complete = True  # the last chunk and the trailer section: trailers dropped
             self._dropped += len(data) - used
 
@@ -160,7 +162,12 @@ class Response:
             if self._head:
                 raise HandlerAppError("the handler's response head did not end")
             raise HandlerAppError("the handler wrote no response")
-        if self._decoder is not None and self._decoder.progress is not Progress.READY:
+        decoder = self._decoder
+        if decoder is not None and decoder.failed:
+            # Raised in the handler already, which may have swallowed it: the WSGI server
+            # must not end the cut body as a whole one.
+            raise HandlerAppError(_MALFORMED_CHUNKS)
+        if decoder is not None and decoder.progress is not Progress.READY:
             raise HandlerAppError("the handler's chunked body ended without its last chunk")
         if self._remaining:
             raise HandlerAppError(
