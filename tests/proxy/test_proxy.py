@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import devserve
 from devserve import MountTable, Proxy
-from support.sockets import CLIENT_TIMEOUT, RunningServer, read_all, read_response
+from devserve.net.servers import tls_context
+from support.sockets import (
+    CLIENT_TIMEOUT,
+    RunningServer,
+    make_certificate,
+    read_all,
+    read_response,
+)  # fmt: skip
 from support.wsgi import dechunk, split
 
 from .conftest import Backend, Front, RawBackend, front_for
@@ -370,3 +379,33 @@ def test_closing_the_table_closes_its_proxies_kept_connections() -> None:
         front.stop()
         raw.close()
         old.close()
+
+
+@pytest.mark.parametrize(
+    "server_class", [devserve.BoundedHTTPServer, devserve.ThreadingHTTPServer],
+    ids=["io-thread", "worker-thread"],
+)  # fmt: skip
+def test_websocket_is_tunnelled_for_a_tls_client(
+    echo: RawBackend, server_class: Any, tmp_path: Path
+) -> None:
+    # The relay reads what TLS has decrypted already (which epoll cannot see) and waits
+    # on TLS's own "not yet" (SSLWantRead/Write) as on a plain socket's.
+    cert, key = make_certificate(tmp_path)
+    table = MountTable([("/ws", Proxy(echo.url))])
+    handler = type("Handler", (Front,), {"responders": (table,)})
+    server = server_class(("127.0.0.1", 0), handler, ssl_context=tls_context(str(cert), str(key)))
+    front = RunningServer(server)
+    client_context = ssl.create_default_context(cafile=str(cert))
+    try:
+        with client_context.wrap_socket(front.connect(), server_hostname="localhost") as sock:
+            sock.sendall(HANDSHAKE + b"\x81\x05early")
+            data = b""
+            while not data.endswith(b"hello from backend\x81\x05early"):
+                piece = sock.recv(65536)
+                assert piece, data
+                data += piece
+            assert data.startswith(b"HTTP/1.1 101 Switching Protocols\r\n")
+            big = bytes(range(256)) * 4096  # many TLS records each way
+            assert echoed(sock, big) == big
+    finally:
+        front.stop()

@@ -29,10 +29,15 @@ import contextlib
 import selectors
 import socket
 import time
+from typing import TYPE_CHECKING, cast
 
 from ..http11 import DEFAULT_LIMITS
 from ..http11.scanning import BodyScanner, Progress
 from .contract import RelayedBody
+from .streams import is_tls, not_ready
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["Tunnel", "relay_in_thread"]
 
@@ -48,27 +53,23 @@ def _receive(sock: socket.socket) -> bytes | None:
     """
     try:
         data = sock.recv(_PIECE)
-        pending = getattr(sock, "pending", None)  # TLS: decrypted already, unseen by epoll
-        while data and pending is not None and pending():
-            data += sock.recv(_PIECE)
+        if data and is_tls(sock):  # decrypted already, which epoll cannot see
+            tls = cast("ssl.SSLSocket", sock)
+            while tls.pending():
+                data += tls.recv(_PIECE)
         return data
-    except (BlockingIOError, InterruptedError):
-        return None
     except OSError as error:
-        if type(error).__name__ in ("SSLWantReadError", "SSLWantWriteError"):
+        if not_ready(error):
             return None
         raise
 
 
 def _send(sock: socket.socket, data: bytes) -> int:
+    """What *sock* took of *data* without waiting: 0 if nothing yet, -1 if it failed."""
     try:
         return sock.send(data)
-    except (BlockingIOError, InterruptedError):
-        return 0
     except OSError as error:
-        if type(error).__name__ in ("SSLWantReadError", "SSLWantWriteError"):
-            return 0
-        return -1
+        return 0 if not_ready(error) else -1
 
 
 class Tunnel:

@@ -379,6 +379,18 @@ def is_tls(sock: object) -> bool:
     return ssl is not None and isinstance(sock, ssl.SSLSocket)
 
 
+def not_ready(error: OSError) -> bool:
+    """Whether *error*, from a non-blocking socket, only says it is not ready yet.
+
+    Plain sockets raise :exc:`BlockingIOError`; TLS ones ``SSLWantReadError`` or
+    ``SSLWantWriteError`` (known without importing :mod:`ssl`, as :func:`is_tls`).
+    """
+    if isinstance(error, (BlockingIOError, InterruptedError)):
+        return True
+    ssl = sys.modules.get("ssl")
+    return ssl is not None and isinstance(error, (ssl.SSLWantReadError, ssl.SSLWantWriteError))
+
+
 def reset_connection(sock: socket.socket) -> None:
     """Close *sock* with a reset, so the client sees an error rather than an end.
 
