@@ -38,6 +38,7 @@ __all__ = [
     "SocketWriter",
     "Waited",
     "is_tls",
+    "not_ready",
     "reset_connection",
     "tune_connection",
 ]
