@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -179,6 +180,30 @@ def test_a_backend_that_does_not_answer_is_a_504() -> None:
         raw.close()
     assert status == b"HTTP/1.1 504 Gateway Timeout"
     assert raw.url.encode() in body
+
+
+def test_a_backend_that_trickles_its_head_is_a_504_within_the_timeout() -> None:
+    # Each byte comes within the timeout; the whole head does not: the worker is not
+    # held for the head's length times the timeout.
+    def trickle(sock: socket.socket) -> None:
+        sock.recv(65536)
+        with contextlib.suppress(OSError):
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 40 + b"\r\n\r\n":
+                sock.sendall(bytes([byte]))
+                time.sleep(0.2)
+
+    raw = RawBackend(trickle)
+    front = front_for(("/api", Proxy(raw.url, timeout=1.0)))
+    try:
+        started = time.monotonic()
+        status, _fields, body = ask(front, "GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n")
+        took = time.monotonic() - started
+    finally:
+        front.stop()
+        raw.close()
+    assert status == b"HTTP/1.1 504 Gateway Timeout"
+    assert b"did not answer in time" in body
+    assert 1.0 <= took < 2.5  # the timeout, give or take one wait
 
 
 def test_a_backend_cut_mid_body_resets_the_client() -> None:

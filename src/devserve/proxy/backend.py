@@ -7,7 +7,9 @@ of a framed body and the backend did not say it closes; the pool keeps at most
 ``max_idle`` of them, each for at most ``idle_timeout`` seconds.
 Rule 3: a backend's socket blocks and the kernel bounds each wait on it
 (``SO_RCVTIMEO``, ``SO_SNDTIMEO``), a wait past the bound raising :exc:`TimeoutError`
-as a Python timeout does, without the poll Python makes before every call.
+as a Python timeout does, without the poll Python makes before every call.  A read
+may also have a deadline (:meth:`BackendConnection.read_by`): a backend that trickles
+its answer's head a byte at a time cannot hold a worker past it, give or take one wait.
 Rule 4: a pooled connection the backend already closed is found before it is used
 (a peek), and a request that still fails on one is retried once on a new connection,
 only when nothing of it can have had an effect (an idempotent method without a body).
@@ -46,7 +48,8 @@ class BackendConnection:
     def __init__(self, sock: socket.socket) -> None:
         sock.settimeout(None)
         self.sock = sock
-        self.rfile = io.BufferedReader(_BackendStream(sock))
+        self._stream = _BackendStream(sock)
+        self.rfile = io.BufferedReader(self._stream)
         #: Whether it came from the pool (it may have been closed meanwhile).
         self.reused = False
         self.idle_since = 0.0
@@ -67,6 +70,14 @@ class BackendConnection:
         value = struct.pack("ll", whole, int(((seconds or 0) - whole) * 1e6))  # a timeval
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+
+    def read_by(self, deadline: float | None) -> None:
+        """Refuse to read past *deadline* (:func:`time.monotonic`), or ``None``: no deadline.
+
+        A read that starts past it raises :exc:`TimeoutError`; one that starts
+        before it waits at most the :meth:`wait_at_most` bound.
+        """
+        self._stream.deadline = deadline
 
     def send(self, data: bytes) -> None:
         """Send all of *data* (:exc:`TimeoutError` past :meth:`wait_at_most`)."""
@@ -103,11 +114,15 @@ class _BackendStream(io.RawIOBase):
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
+        self.deadline: float | None = None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int | None:
+        deadline = self.deadline
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError("the backend did not answer in time")
         try:
             return self._sock.recv_into(buffer)
         except BlockingIOError:

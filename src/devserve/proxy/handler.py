@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import html
 import io
+import time
 from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
@@ -177,7 +178,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             try:
                 connection.wait_at_most(proxy.timeout)  # after a body without a bound
                 self._send(connection, request, has_body)
-                response = self._read_head(connection)
+                response = self._read_head(connection, proxy.timeout)
             except BackendFailure:
                 connection.close()
                 if retry and connection.reused:
@@ -214,8 +215,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
             if not piece:
                 return
 
-    def _read_head(self, connection: BackendConnection) -> ResponseHead:
+    def _read_head(self, connection: BackendConnection, timeout: float | None) -> ResponseHead:
         rfile = connection.rfile
+        # The whole head within the timeout (give or take one wait), not each piece of it.
+        connection.read_by(None if timeout is None else time.monotonic() + timeout)
         try:
             while True:
                 if not rfile.peek(1):
@@ -226,6 +229,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
                     return response
         except (OSError, ProtocolError) as error:
             raise _failure(error) from None
+        finally:
+            connection.read_by(None)
 
     # -- answering ----------------------------------------------------------------
 
