@@ -15,7 +15,13 @@ import pytest
 
 import devserve
 from devserve.net.contract import RelayedBody
-from support.sockets import CLIENT_TIMEOUT, QuietHandler, RunningServer, receive_to_end
+from support.sockets import (
+    CLIENT_TIMEOUT,
+    QuietHandler,
+    RunningServer,
+    receive_to_end,
+    receive_until,
+)
 
 SERVERS = [devserve.HTTPServer, devserve.ThreadingHTTPServer, devserve.BoundedHTTPServer]
 
@@ -67,11 +73,7 @@ def test_a_relayed_body_resets_the_client_only_when_cut(
     try:
         with running.connect() as sock:
             sock.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-            data = b""
-            while b"first piece" not in data:
-                piece = sock.recv(65536)
-                assert piece, data
-                data += piece
+            data = receive_until(sock, b"first piece")
             peer_ends.set()  # the peer closes: short of 100 bytes, or the body's end
             rest, was_reset = receive_to_end(sock)
     finally:
@@ -91,11 +93,7 @@ def test_a_chunked_body_relayed_unframed_is_its_data_ended_by_the_close(server_c
     try:
         with running.connect() as sock:
             sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
-            data = b""
-            while b"first " not in data:
-                piece = sock.recv(65536)
-                assert piece, data
-                data += piece
+            data = receive_until(sock, b"first ")
             peer_ends.set()  # the last chunk, then bytes past the body's end
             rest, was_reset = receive_to_end(sock)
     finally:

@@ -15,7 +15,13 @@ import pytest
 import devserve
 from devserve import Proxy
 from devserve.mount.table import MountTable
-from support.sockets import CLIENT_TIMEOUT, RunningServer, read_all, receive_to_end
+from support.sockets import (
+    CLIENT_TIMEOUT,
+    RunningServer,
+    read_all,
+    receive_to_end,
+    receive_until,
+)
 from support.wsgi import dechunk, split
 
 from .conftest import Front, RawBackend, front_for
@@ -36,14 +42,6 @@ def read_request(sock: socket.socket) -> None:
         piece = sock.recv(65536)
         assert piece
         data += piece
-
-
-def receive_until(sock: socket.socket, marker: bytes, data: bytes = b"") -> bytes:
-    while marker not in data:
-        piece = sock.recv(65536)
-        assert piece, data
-        data += piece
-    return data
 
 
 def test_open_event_streams_hold_no_worker_and_end_cleanly() -> None:

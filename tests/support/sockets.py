@@ -117,6 +117,15 @@ def read_all(sock: socket.socket) -> bytes:
     return b"".join(chunks)
 
 
+def receive_until(sock: socket.socket, marker: bytes, data: bytes = b"") -> bytes:
+    """Read until *marker* has arrived (after *data*, already read); fail at the end."""
+    while marker not in data:
+        piece = sock.recv(65536)
+        assert piece, data
+        data += piece
+    return data
+
+
 def receive_to_end(sock: socket.socket) -> tuple[bytes, bool]:
     """Read until the connection ends; return the bytes and whether the end was a reset."""
     data = b""
