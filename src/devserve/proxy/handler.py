@@ -284,6 +284,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if framing is not Framing.LENGTH:
             connection.wait_at_most(None)  # an event stream may pause as long as it likes
         whole = True
+        # Read whole, a connection is reusable: it is given back before the client has
+        # the body's last byte, or the client's next request may find the pool empty
+        # and open a second connection.
+        reusable = not response.closes
+        given_back = False
         try:
             if framing is Framing.CHUNKED:
                 for piece in _pieces(ChunkedReader(rfile, self.limits)):
@@ -295,6 +300,9 @@ class ProxyHandler(BaseHTTPRequestHandler):
                     if not piece:
                         raise ConnectionResetError("the backend closed before the body's end")
                     remaining -= len(piece)
+                    if not remaining and reusable:
+                        proxy.pool.give_back(connection)
+                        given_back = True
                     body.write(piece)
             elif framing is Framing.CLOSE:
                 while piece := _read(rfile, _PIECE):
@@ -303,13 +311,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.log_error("backend %s broke off its response: %s", proxy.backend.url, broke)
             whole = False
         except BaseException:
-            connection.close()  # the client left: the rest of the answer is never read
+            if not given_back:
+                connection.close()  # the client left: the rest of the answer is never read
             raise
-        if whole and not response.closes:
-            # Read whole, so reusable; given back before the client's body ends, or its
-            # next request may find the pool empty and open a second connection.
-            proxy.pool.give_back(connection)
-        else:
+        if not given_back and whole and reusable:
+            proxy.pool.give_back(connection)  # before body.finish() sends the last chunk
+        elif not given_back:
             connection.close()
         if not whole:
             self.abandon_response()
