@@ -44,6 +44,14 @@ def read_request(sock: socket.socket) -> None:
         data += piece
 
 
+def assert_served_at_once(front: RunningServer, within: float = 1.0) -> None:
+    """An ordinary request to *front* is answered within *within* seconds."""
+    started = time.monotonic()
+    answer = front.exchange(b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    assert answer.endswith(b"\r\n\r\nfront")
+    assert time.monotonic() - started < within
+
+
 def test_open_event_streams_hold_no_worker_and_end_cleanly() -> None:
     go_on = threading.Event()
 
@@ -62,11 +70,7 @@ def test_open_event_streams_hold_no_worker_and_end_cleanly() -> None:
             sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: a\r\n\r\n")
             streams.append((sock, receive_until(sock, b"data: first")))
         assert front.server.thread_count <= devserve.BoundedHTTPServer.threads
-        # An ordinary request is served at once beside them.
-        started = time.monotonic()
-        answer = front.exchange(b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-        assert answer.endswith(b"\r\n\r\nfront")
-        assert time.monotonic() - started < 1.0
+        assert_served_at_once(front)  # an ordinary request, beside them
         # The second event comes only when the backend sends it, then the stream's end.
         go_on.set()
         for sock, data in streams:
@@ -164,11 +168,7 @@ def test_an_http10_client_gets_an_event_stream_unframed_without_a_worker(whole: 
         with front.connect() as sock:
             sock.sendall(b"GET /api/events HTTP/1.0\r\n\r\n")
             data = receive_until(sock, b"data: first\n\n")
-            # The one worker is free while the stream is open.
-            started = time.monotonic()
-            answer = front.exchange(b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-            assert answer.endswith(b"front")
-            assert time.monotonic() - started < 1.0
+            assert_served_at_once(front)  # the one worker is free while the stream is open
             go_on.set()
             rest, was_reset = receive_to_end(sock)
     finally:
@@ -204,11 +204,7 @@ def test_a_close_delimited_body_ends_when_the_backend_closes() -> None:
         with front.connect() as sock:
             sock.sendall(b"GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n")
             data = receive_until(sock, b"start ")
-            # Relayed: the worker is free while the backend has more to say.
-            started = time.monotonic()
-            answer = front.exchange(b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-            assert answer.endswith(b"front")
-            assert time.monotonic() - started < 1.0
+            assert_served_at_once(front)  # relayed: no worker waits on the backend
             assert front.server.thread_count <= devserve.BoundedHTTPServer.threads
             go_on.set()
             rest, reset = receive_to_end(sock)
@@ -314,9 +310,7 @@ def test_a_stalled_client_is_dropped_after_the_timeout_without_a_worker(capsys: 
             sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: a\r\n\r\n")
             receive_until(sock, b"data: first")
             started = time.monotonic()  # this client reads no more
-            answer = front.exchange(b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-            assert answer.endswith(b"front")
-            assert time.monotonic() - started < 0.5  # the one worker is free
+            assert_served_at_once(front, within=0.5)  # the one worker is free
             assert closed.wait(10.0)
             assert time.monotonic() - started > 1.0  # not before the deadline
     finally:
