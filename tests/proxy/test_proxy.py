@@ -182,6 +182,24 @@ def test_a_backend_that_does_not_answer_is_a_504() -> None:
     assert raw.url.encode() in body
 
 
+def test_a_backend_that_closes_mid_head_is_a_502_not_an_empty_answer() -> None:
+    def cut(sock: socket.socket) -> None:
+        sock.recv(65536)
+        sock.sendall(b"HTTP/1.1 200 OK\r\nX-Half: ")
+        time.sleep(0.05)  # the head's start comes alone, then the close
+        sock.sendall(b"y\r\n")
+
+    raw = RawBackend(cut)
+    front = front_for(("/api", Proxy(raw.url)))
+    try:
+        status, _fields, body = ask(front, "GET /api/x HTTP/1.1\r\nHost: a\r\n\r\n")
+    finally:
+        front.stop()
+        raw.close()
+    assert status == b"HTTP/1.1 502 Bad Gateway"
+    assert raw.url.encode() in body
+
+
 def test_a_backend_that_trickles_its_head_is_a_504_within_the_timeout() -> None:
     # Each byte comes within the timeout; the whole head does not: the worker is not
     # held for the head's length times the timeout.

@@ -61,15 +61,18 @@ def read_field_lines(
     limits: Limits = DEFAULT_LIMITS,
     head_size: int = 0,
     strict: bool = True,
+    must_end: bool | None = None,
 ) -> list[bytes]:
     """Read header (or trailer) lines up to and including the blank line.
 
     Returns the lines with their endings, the blank line left out.  *head_size*
     is what the head already used (the request line), counted against
     :attr:`Limits.max_head_size`.  End of input before the blank line raises
-    :class:`IncompleteMessage` when *strict*; otherwise it ends the head, as
-    :func:`http.client.parse_headers` does.
+    :class:`IncompleteMessage` when *must_end* (by default: when *strict*);
+    otherwise it ends the head, as :func:`http.client.parse_headers` does.
     """
+    if must_end is None:
+        must_end = strict
     lines: list[bytes] = []
     max_line = limits.max_field_line
     max_fields = limits.max_fields
@@ -84,7 +87,7 @@ def read_field_lines(
                 # Raised here, not when the lines are parsed: reading on past a
                 # bare-LF end of head would swallow the body or block on the socket.
                 raise BadHeader("Bare LF line ending", explain="Lines must end with CRLF.")
-            if not line and strict:
+            if not line and must_end:
                 raise IncompleteMessage("Incomplete request head")
             return lines
         lines.append(line)

@@ -93,7 +93,11 @@ def read_response_head(
         raise IncompleteMessage("Incomplete response", explain="the connection closed")
     if not line.endswith(b"\n"):
         raise HeaderFieldsTooLarge("Status line too long", explain="the status line is too long")
-    lines = [line, *read_field_lines(source, limits=limits, head_size=len(line), strict=False)]
+    # Bare LF lines are read (strict=False), but a head the close cut is no head: the
+    # blank line must come, or a cut answer would pass for a whole one.
+    fields = read_field_lines(source, limits=limits, head_size=len(line), strict=False,
+                              must_end=True)  # fmt: skip
+    lines = [line, *fields]
     # The blank line as one LF: read_field_lines has counted the head against its limit.
     return parse_response_head(b"".join(lines) + b"\n", method, limits)
 
