@@ -283,10 +283,17 @@ def watching_backend(closed: threading.Event, endless: bool) -> Any:
     return serve
 
 
-def test_a_client_leaving_closes_the_backend_connection() -> None:
+@pytest.mark.parametrize(
+    "server_class",
+    [devserve.BoundedHTTPServer, devserve.ThreadingHTTPServer, devserve.HTTPServer],
+    ids=lambda c: c.__name__,
+)
+def test_a_client_leaving_closes_the_backend_connection(server_class: Any) -> None:
+    # Under every server: a quiet event stream whose client left must not keep the
+    # backend connection (and, off the bounded server, the thread) until it speaks.
     closed = threading.Event()
     raw = RawBackend(watching_backend(closed, endless=False))
-    front = front_for(("/api", Proxy(raw.url)))
+    front = front_for(("/api", Proxy(raw.url)), server_class=server_class)
     try:
         with front.connect() as sock:
             sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: a\r\n\r\n")

@@ -7,16 +7,17 @@ so a client gets a framing it can read whatever the backend chose.
 Rule 2: a body is relayed as it arrives, piece by piece (a chunk, or what one read
 returns), never gathered: an event stream reaches the client event by event and a long
 download passes in constant memory.
-Rule 2a: on a server that relays in its I/O thread (devserve's bounded server), a body
-that streams (``text/event-stream``, chunked, delimited by closing, or a
-``Content-Length`` over 1 MiB) is left to that thread once the head is sent
-(:meth:`~devserve.BaseHTTPRequestHandler.relay_body`), and the worker
-returns at once: the client gets the body in the backend's own framing, byte for byte,
-ended where the core's :class:`~devserve.http11.scanning.BodyScanner` says it ends, with
-``Connection: close``; the backend's connection is closed with it, never pooled.  A
-chunked body to an HTTP/1.0 client, which cannot read chunks, reaches it as its data
-alone, delimited by the close.  On other servers every body is copied on the worker as
-Rule 2 says, holding it while it lasts.
+Rule 2a: a body that streams is relayed
+(:meth:`~devserve.BaseHTTPRequestHandler.relay_body`) once the head is sent: a chunked
+one or one delimited by closing on every server, and on a server that relays in its
+I/O thread (devserve's bounded server) also ``text/event-stream`` and a
+``Content-Length`` over 1 MiB, the worker then returning at once.  The client gets the
+body in the backend's own framing, byte for byte, ended where the core's
+:class:`~devserve.http11.scanning.BodyScanner` says it ends, with ``Connection:
+close``; the backend's connection is closed with it, never pooled, and a client that
+leaves ends it at once.  A chunked body to an HTTP/1.0 client, which cannot read chunks,
+reaches it as its data alone, delimited by the close.  A body framed by its length is
+otherwise copied on the worker as Rule 2 says, each wait on the backend bounded.
 Rule 3: the backend's failures are the backend's: refused, unreachable or a bad answer
 is a 502 page naming it, a timeout a 504, one log line each, never a traceback; once a
 response has started, a failing backend resets the client's connection, so a cut body is
@@ -260,12 +261,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.send_header("Date", self.date_time_string())
 
     def _streams(self, response: ResponseHead) -> bool:
-        """Whether *response*'s body is left to the server's I/O thread (Rule 2a)."""
+        """Whether *response*'s body is relayed (:meth:`relay_body`), not copied (Rule 2a)."""
         framing = response.framing
-        if framing is Framing.NONE or not self.relays_in_io_thread:
+        if framing is Framing.NONE:
             return False
-        if framing is not Framing.LENGTH or (response.length or 0) > _RELAYED_LENGTH:
-            return True  # chunked, or delimited by the close, or long
+        if framing is not Framing.LENGTH:
+            return True  # chunked, or delimited by the close: a stream, on every server
+        if not self.relays_in_io_thread:
+            return False  # a framed body, copied on the worker with bounded waits
+        if (response.length or 0) > _RELAYED_LENGTH:
+            return True
         for name, value in response.fields:
             if name.lower() == "content-type":
                 return value.partition(";")[0].strip().lower() == "text/event-stream"
@@ -281,8 +286,6 @@ class ProxyHandler(BaseHTTPRequestHandler):
         framing = response.framing
         body = self.start_body(response.length, declared=response.length is not None)
         rfile = connection.rfile
-        if framing is not Framing.LENGTH:
-            connection.wait_at_most(None)  # an event stream may pause as long as it likes
         whole = True
         # Read whole, a connection is reusable: it is given back before the client has
         # the body's last byte, or the client's next request may find the pool empty
@@ -290,23 +293,18 @@ class ProxyHandler(BaseHTTPRequestHandler):
         reusable = not response.closes
         given_back = False
         try:
-            if framing is Framing.CHUNKED:
-                for piece in _pieces(ChunkedReader(rfile, self.limits)):
-                    body.write(piece)
-            elif framing is Framing.LENGTH:
-                remaining = response.length or 0
-                while remaining:
-                    piece = _read(rfile, min(remaining, _PIECE))
-                    if not piece:
-                        raise ConnectionResetError("the backend closed before the body's end")
-                    remaining -= len(piece)
-                    if not remaining and reusable:
-                        proxy.pool.give_back(connection)
-                        given_back = True
-                    body.write(piece)
-            elif framing is Framing.CLOSE:
-                while piece := _read(rfile, _PIECE):
-                    body.write(piece)
+            # Only a body framed by its length is copied here (_streams relays the rest);
+            # an answer to HEAD, a 204 or a 304 has none, whatever length it declares.
+            remaining = (response.length or 0) if framing is Framing.LENGTH else 0
+            while remaining:
+                piece = _read(rfile, min(remaining, _PIECE))
+                if not piece:
+                    raise ConnectionResetError("the backend closed before the body's end")
+                remaining -= len(piece)
+                if not remaining and reusable:
+                    proxy.pool.give_back(connection)
+                    given_back = True
+                body.write(piece)
         except _BackendBroke as broke:
             self.log_error("backend %s broke off its response: %s", proxy.backend.url, broke)
             whole = False
@@ -315,7 +313,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 connection.close()  # the client left: the rest of the answer is never read
             raise
         if not given_back and whole and reusable:
-            proxy.pool.give_back(connection)  # before body.finish() sends the last chunk
+            proxy.pool.give_back(connection)  # an empty body: before the head is sent
         elif not given_back:
             connection.close()
         if not whole:
@@ -388,11 +386,4 @@ def _read(rfile: io.BufferedReader[Any], size: int) -> bytes:
     try:
         return rfile.read1(size)
     except OSError as error:
-        raise _BackendBroke(str(error)) from None
-
-
-def _pieces(reader: ChunkedReader) -> Iterator[bytes]:
-    try:
-        yield from reader
-    except (OSError, ProtocolError) as error:
         raise _BackendBroke(str(error)) from None
