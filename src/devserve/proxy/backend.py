@@ -66,10 +66,16 @@ class BackendConnection:
         if not _KERNEL_TIMEOUTS:
             self.sock.settimeout(seconds)  # Python's own: a poll before each call
             return
-        whole = int(seconds or 0)
-        value = struct.pack("ll", whole, int(((seconds or 0) - whole) * 1e6))  # a timeval
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+        # A timeval; a bound under a microsecond would be 0, which means none at all.
+        micros = 0 if seconds is None else max(1, round(seconds * 1e6))
+        value = struct.pack("ll", *divmod(micros, 1_000_000))
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+        except OSError:
+            # A platform whose timeval is not two longs (a 64-bit time_t on a 32-bit
+            # machine): Python's own timeout bounds the waits instead.
+            self.sock.settimeout(seconds)
 
     def read_by(self, deadline: float | None) -> None:
         """Refuse to read past *deadline* (:func:`time.monotonic`), or ``None``: no deadline.
