@@ -92,10 +92,20 @@ def test_requests_are_taken_parsed_and_bodies_read_from_rfile() -> None:
                                    (b"Transfer-Encoding", b"chunked")]), b"400"),
         ((b"GET / HTTP/3.0\r\n", [(b"Host", b"h")]), b"505"),
         ((b"BREW / HTTP/1.1\r\n", [(b"Host", b"h")]), b"501"),
+        # What a server's parser let through that devserve's refuses, with its reason.
+        ((b"GET / HTTP/1.1\r\n", [(b"Host", b"h"), (b"X-A", b"a\x01b")]),
+         b"400 Bad header | Invalid character in header value"),
+        ((b"GET / HTTP/1.1\r\n", [(b"Host", b"h"), (b"X A", b"b")]),
+         b"400 Bad header | Invalid character in header name"),
+        ((b"GET / HTTP/1.1\r\n", [(b"Host", b"h"), (b"X-A", b"a\rb")]),
+         b"400 Bad header | Bare CR in header value"),
     ],
-    ids=["two-hosts", "length-and-chunked", "version", "method"],
+    ids=["two-hosts", "length-and-chunked", "version", "method", "control-in-value",
+         "name-not-a-token", "bare-cr"],
 )  # fmt: skip
 def test_a_head_given_parsed_is_judged_as_one_read(request_: GivenRequest, status: bytes) -> None:
     strict = type("Strict", (Echo,), {"strict_parsing": True})
     [answer] = serve(Given([request_]), strict)
-    assert answer.startswith(status + b" "), answer
+    code, _, reason = status.partition(b" | ")
+    assert answer.startswith(code + b" "), answer
+    assert reason in answer, answer  # the explanation a head read as bytes gets

@@ -6,9 +6,9 @@ as a request line and fields a server has parsed (a WSGI server, for
 Rule 2: what the handler decides from a head is decided as for a head it read: the
 core's :func:`~devserve.http11.head.parse_request_line` reads the line and
 :func:`~devserve.http11.head.head_from_fields` the fields, so framing, ``Host`` and
-``Connection`` mean the same; only the reading of bytes is skipped.  The fields must
-be valid already (a token, a value without CR, LF or NUL), as a server's parser leaves
-them.
+``Connection`` mean the same; only the reading of bytes is skipped.  The fields are
+checked as lines read are (:func:`~devserve.http11.fields.check_given_fields`): a
+server's parser may have let through what devserve's refuses, answered 400 alike.
 """
 
 from __future__ import annotations

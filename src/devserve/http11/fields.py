@@ -21,6 +21,7 @@ __all__ = [
     "TOKEN_TEXT",
     "LineSource",
     "check_field_limits",
+    "check_given_fields",
     "line_content",
     "parse_fields",
     "read_field_lines",
@@ -31,6 +32,9 @@ TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
 TOKEN = re.compile(b"[" + TCHAR + b"]+")
 TOKEN_TEXT = "[" + TCHAR.decode("ascii") + "]+"
 _FIELD_LINE = re.compile(b"([" + TCHAR + rb"]+):([\t\x20-\x7e\x80-\xff]*)")
+# Field names joined by ':', each a token; what a field value may not hold (CTLs but HTAB).
+_NAMES = re.compile(b"[" + TCHAR + b"]+(?::[" + TCHAR + b"]+)*")
+_VALUE_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _OWS = b" \t"
 
 
@@ -117,6 +121,29 @@ def check_field_limits(
         budget -= size
     if budget < 0:
         raise _head_too_large(limits)
+
+
+def check_given_fields(
+    fields: list[tuple[bytes, bytes]], *, limits: Limits = DEFAULT_LIMITS, head_size: int = 0
+) -> None:
+    """Check *fields* a server has split as lines read are checked: limits, then syntax.
+
+    The limits are :func:`check_field_limits`'; each ``(name, value)`` must be what
+    :func:`parse_fields` would have made of a line (a token, a value without controls
+    but HTAB), else :class:`BadHeader` says why, as for the line.
+    """
+    check_field_limits(fields, limits=limits, head_size=head_size)
+    if not fields:
+        return
+    # One match over all names and one search over all values: the common case, whole.
+    names = b":".join([name for name, _ in fields])  # ':' is in no token
+    values = b"".join([value for _, value in fields])
+    if _NAMES.fullmatch(names) and not _VALUE_CONTROL.search(values):
+        return
+    for name, value in fields:
+        line = name + b":" + value
+        if not _FIELD_LINE.fullmatch(line):
+            raise _field_error(line)
 
 
 def _line_too_long(max_line: int) -> HeaderFieldsTooLarge:

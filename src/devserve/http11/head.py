@@ -31,7 +31,7 @@ from .fields import (
     TCHAR,
     TOKEN,
     LineSource,
-    check_field_limits,
+    check_given_fields,
     line_content,
     parse_fields,
     read_field_lines,
@@ -386,8 +386,9 @@ def parse_request(
     called with the request line as soon as it is parsed, before the header
     section is read (a server needs the method and version to answer whatever
     happens next: a bad field, a timeout).  *fields*, when given, are the request's
-    fields parsed already (see :func:`head_from_fields`): nothing is read, and the
-    limits apply to them as to lines read (:func:`~devserve.http11.fields.check_field_limits`).
+    fields parsed already (see :func:`head_from_fields`): nothing is read, and they
+    are checked as lines read are, limits and syntax
+    (:func:`~devserve.http11.fields.check_given_fields`).
     """
     content = line_content(raw_line, strict=strict)
     if content is None:
@@ -402,7 +403,7 @@ def parse_request(
     if line.version_info < (1, 0):
         return RequestHead(line, [])
     if fields is not None:
-        check_field_limits(fields, limits=limits, head_size=len(raw_line))
+        check_given_fields(fields, limits=limits, head_size=len(raw_line))
         return head_from_fields(line, fields, strict=strict, limits=limits)
     lines = read_field_lines(source, limits=limits, head_size=len(raw_line), strict=strict)
     return parse_head(line, lines, strict=strict, limits=limits)

@@ -17,7 +17,6 @@ from .request import (
     ServerView,
     client_address,
     environ_request,
-    parser_accepts,
     refuse,
     request_body,
     request_head,
@@ -106,10 +105,9 @@ class HandlerApp:
         response = Response(start_response, environ.get("REQUEST_METHOD"), errors, script_name)
         try:
             if self._given:
-                # devserve's handlers take the request parsed (devserve.handler.given).
+                # devserve's handlers take the request parsed (devserve.handler.given),
+                # checked by the core as lines read are (400 from the handler).
                 request = environ_request(environ, version, length)
-                if not parser_accepts(request):
-                    return refuse(start_response, HTTPStatus.BAD_REQUEST)
                 rfile = make_rfile(b"", body, length, response)
                 connection: Connection = GivenConnection(rfile, response, request)
             else:

@@ -20,12 +20,11 @@ from ...http11 import (
     ProtocolError,
     content_length_value,
 )
-from ...http11.fields import TCHAR
 from ...http11.target import below_prefix
 
 __all__ = [
     "PIECE", "Refusal", "ServerView", "client_address", "environ_request",
-    "parser_accepts", "refuse", "request_body", "request_head",
+    "refuse", "request_body", "request_head",
 ]  # fmt: skip
 
 # Request fields the WSGI server has acted on already: it answered Expect and decoded
@@ -42,10 +41,6 @@ PIECE = 1 << 16
 
 
 _field_names: dict[str, bytes] = {}
-# Names joined by ':' (which no token holds), each a token (RFC 9110 §5.1).
-_NAMES = re.compile(b"[" + TCHAR + b"]+(?::[" + TCHAR + b"]+)*")
-# What a field value may not hold: controls but HTAB (RFC 9110 §5.5).
-_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _FIELD_NAMES_MAX = 512
 
 
@@ -110,19 +105,6 @@ def environ_request(environ: dict[str, Any], version: str, length: int | None) -
     if length is not None:
         fields.append((b"Content-Length", b"%d" % length))
     return line.encode("latin-1", "replace"), fields
-
-
-def parser_accepts(request: GivenRequest) -> bool:
-    """Whether devserve's parser would take *request*'s fields: token names, no controls.
-
-    A WSGI server's parser has checked them; one that let something through is
-    answered as devserve's own parser would answer it.
-    """
-    fields = request[1]
-    names = b":".join([name for name, _ in fields])
-    if names and not _NAMES.fullmatch(names):
-        return False
-    return not _CONTROL.search(b"".join([value for _, value in fields]))
 
 
 def request_head(request: GivenRequest) -> bytes:
