@@ -129,8 +129,9 @@ def check_given_fields(
     """Check *fields* a server has split as lines read are checked: limits, then syntax.
 
     The limits are :func:`check_field_limits`'; each ``(name, value)`` must be what
-    :func:`parse_fields` would have made of a line (a token, a value without controls
-    but HTAB), else :class:`BadHeader` says why, as for the line.
+    :func:`~devserve.http11.parse_fields` would have made of a line (a token, a value
+    without controls but HTAB), else :class:`~devserve.http11.BadHeader` says why, as
+    for the line.
     """
     check_field_limits(fields, limits=limits, head_size=head_size)
     if not fields:
