@@ -577,6 +577,21 @@ def test_a_chunked_body_is_read_to_its_last_chunk_and_trailers() -> None:
     assert "4 bytes written after the end of the response were dropped" in errors.getvalue()
 
 
+class AnnouncesTrailers(Quiet):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Trailer", "X-Sum")
+        self.end_headers()
+        self.wfile.write(b"2\r\nok\r\n0\r\nX-Sum: 1\r\n\r\n")
+
+
+def test_a_trailer_announced_is_not_passed_on_as_its_trailers_are_dropped() -> None:
+    status, headers, body = call(HandlerApp(AnnouncesTrailers))
+    assert (status, body) == ("200 OK", b"ok")
+    assert "trailer" not in {name.lower() for name, _ in headers}
+
+
 @pytest.mark.parametrize(
     ("writes", "error"),
     [

@@ -61,7 +61,8 @@ class HandlerApp:
     error log.
 
     The status and fields the handler sends go to ``start_response`` without the fields
-    that manage a connection and without ``Date`` and ``Server``, which are the WSGI
+    that manage a connection, without ``Trailer`` (trailers are dropped) and without
+    ``Date`` and ``Server``, which are the WSGI
     server's; ``Content-Length`` stays.  The body is handed to the server as it is
     written, a chunked one decoded, so it streams.  A handler that uses its socket
     directly or switches protocols raises

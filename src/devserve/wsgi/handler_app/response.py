@@ -17,7 +17,7 @@ from ...http11 import (
     ProtocolError,
     body_allowed,
 )
-from ...http11.response import CONNECTION_FIELDS, Framing
+from ...http11.response import HOP_BY_HOP_FIELDS, Framing
 from ...http11.response_head import HEAD_END, ResponseHead, parse_response_head
 from ...http11.scanning import BodyScanner, Progress
 from ...http11.target import below_prefix
@@ -26,8 +26,9 @@ from .errors import HandlerAppError
 __all__ = ["Response"]
 
 # Fields of the handler's response that are not passed on: those that manage the
-# connection, and Date and Server, which the WSGI server sets (two would contradict).
-_NOT_PASSED_ON = CONNECTION_FIELDS | {"date", "server"}
+# connection, Trailer (its trailers are dropped: WSGI cannot send them), and Date and
+# Server, which the WSGI server sets (two would contradict).
+_NOT_PASSED_ON = HOP_BY_HOP_FIELDS | {"date", "server"}
 _MALFORMED_CHUNKS = (
     "the handler's chunked body is malformed or over a limit (RFC 9112 §7.1: a size line, "
     "CRLF after each chunk's data, trailer fields as header fields)"
