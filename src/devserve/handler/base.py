@@ -44,7 +44,7 @@ from ..http11 import (
     keep_alive,
     status_line,
 )
-from ..http11.head import parse_request, read_request_line
+from ..http11.head import check_request_line_length, parse_request, read_request_line
 from ..http11.response import Framing, can_chunk, choose_framing, connection_field
 from ..http11.target import below_prefix
 from ..net.streams import ClientTimeout, Waited, reset_connection
@@ -252,8 +252,7 @@ class BaseHTTPRequestHandler(ConnectionHandler):
         """Take a request parsed already (:mod:`devserve.handler.given`), as one read."""
         request = given.take_request()
         self.raw_requestline, self._given_fields = request or (b"", None)
-        if len(self.raw_requestline) > self.limits.max_request_line:
-            raise URITooLong("Request-URI Too Long")
+        check_request_line_length(self.raw_requestline, self.limits)
 
     def _start_request(self) -> None:
         self._status_code = None

@@ -43,6 +43,7 @@ from .target import split_target
 __all__ = [
     "RequestHead",
     "RequestLine",
+    "check_request_line_length",
     "has_field_section",
     "head_from_fields",
     "parse_head",
@@ -360,9 +361,18 @@ def read_request_line(
     raw = source.readline(limit + 1)
     if strict and raw == b"\r\n":
         raw = source.readline(limit + 1)
-    if len(raw) > limit:
-        raise URITooLong("Request-URI Too Long")
+    check_request_line_length(raw, limits)
     return raw
+
+
+def check_request_line_length(raw: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Raise :class:`~devserve.http11.URITooLong` for a request line over the limit.
+
+    As :func:`read_request_line` checks a line it read; a line a server parsed already
+    (:mod:`devserve.handler.given`) is checked alike.
+    """
+    if len(raw) > limits.max_request_line:
+        raise URITooLong("Request-URI Too Long")
 
 
 def parse_request(
