@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import struct
 import threading
 import time
 import tracemalloc
@@ -15,6 +14,7 @@ import pytest
 import devserve
 from devserve import Proxy
 from devserve.mount.table import MountTable
+from devserve.net.streams import reset_connection
 from support.sockets import (
     CLIENT_TIMEOUT,
     RunningServer,
@@ -89,16 +89,11 @@ def test_open_event_streams_hold_no_worker_and_end_cleanly() -> None:
         raw.close()
 
 
-def reset(sock: socket.socket) -> None:
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
 # Bodies the I/O thread relays, each cut by its backend after its first piece.
 CUTS = {
     "close-delimited, the backend resets": (
         b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nfirst piece",
-        reset,
+        reset_connection,
     ),
     "chunked, the backend closes before the last chunk": (
         EVENT_HEAD + chunk(b"first piece"),

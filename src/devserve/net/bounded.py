@@ -70,7 +70,7 @@ from .poller import Poller, make_poller
 from .pool import WorkerPool
 from .relay import Tunnel
 from .servers import HTTPServer, HTTPSServer
-from .streams import is_tls, reset_connection
+from .streams import DONTWAIT, is_tls, reset_connection
 from .unix import peer_host
 
 __all__ = ["BoundedHTTPSServer", "BoundedHTTPServer"]
@@ -78,7 +78,6 @@ __all__ = ["BoundedHTTPSServer", "BoundedHTTPServer"]
 _BODY_STALL = "%s - - relayed response cut: the client took nothing for %g s\n"
 _TUNNEL_STALL = "%s - - tunnel closed: nothing taken for %g s\n"
 
-_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _TICK = 0.25  # seconds between checks for deadlines, idle connections and long requests
 _LINGER = 2.0  # seconds a refused client has to read its 503 before the socket closes
 _SENDFILE_MAX = 0x7FFFF000  # the most one sendfile call sends on Linux
@@ -101,7 +100,7 @@ def _send_now(sock: socket.socket, data: bytes | memoryview) -> int:
     up to the timeout for room, whatever the flags: its descriptor is written directly.
     """
     if sock.gettimeout() is None:
-        return sock.send(data, _DONTWAIT)
+        return sock.send(data, DONTWAIT)
     return os.write(sock.fileno(), data)
 
 
@@ -607,7 +606,7 @@ class BoundedHTTPServer(HTTPServer):
                 return
         else:
             try:
-                data = record.sock.recv(65536, _DONTWAIT)
+                data = record.sock.recv(65536, DONTWAIT)
             except (BlockingIOError, InterruptedError):
                 self._rearm(record)
                 return
@@ -945,7 +944,7 @@ class BoundedHTTPServer(HTTPServer):
             % self.connection_limit
         )
         try:
-            sock.send(_BUSY, _DONTWAIT)
+            sock.send(_BUSY, DONTWAIT)
             sock.shutdown(socket.SHUT_WR)
         except OSError:
             sock.close()
@@ -961,7 +960,7 @@ class BoundedHTTPServer(HTTPServer):
 
     def _linger_read(self, fd: int, sock: socket.socket) -> None:
         try:
-            data = sock.recv(65536, _DONTWAIT)
+            data = sock.recv(65536, DONTWAIT)
         except (BlockingIOError, InterruptedError):
             data = b"?"
         except OSError:

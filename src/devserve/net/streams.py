@@ -33,6 +33,7 @@ from typing import BinaryIO
 from .contract import Arrival
 
 __all__ = [
+    "DONTWAIT",
     "ClientTimeout",
     "SocketReader",
     "SocketWriter",
@@ -378,6 +379,10 @@ def is_tls(sock: object) -> bool:
     """Whether *sock* is a TLS socket (without importing :mod:`ssl` to find out)."""
     ssl = sys.modules.get("ssl")  # a TLS socket exists only if ssl was imported
     return ssl is not None and isinstance(sock, ssl.SSLSocket)
+
+
+#: ``MSG_DONTWAIT``: a receive or send that does not wait, or 0 where it does not exist.
+DONTWAIT: int = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 def not_ready(error: OSError) -> bool:

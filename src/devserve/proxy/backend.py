@@ -27,14 +27,13 @@ import threading
 import time
 from typing import Any
 
-from ..net.streams import tune_connection
+from ..net.streams import DONTWAIT, tune_connection
 from .headers import Backend
 
 __all__ = ["BackendConnection", "BackendPool"]
 
 # SO_RCVTIMEO and SO_SNDTIMEO take a struct timeval on POSIX (milliseconds on Windows).
 _KERNEL_TIMEOUTS = sys.platform != "win32"
-_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
 class BackendConnection:
@@ -98,8 +97,8 @@ class BackendConnection:
         # way, not to be used.  One peek that does not wait (select() would refuse a
         # descriptor past 1023; it stays for systems without MSG_DONTWAIT).
         try:
-            if _DONTWAIT:
-                self.sock.recv(1, socket.MSG_PEEK | _DONTWAIT)
+            if DONTWAIT:
+                self.sock.recv(1, socket.MSG_PEEK | DONTWAIT)
                 return True
             readable, _, _ = select.select([self.sock], (), (), 0)
         except (BlockingIOError, InterruptedError):
