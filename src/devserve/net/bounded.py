@@ -108,8 +108,9 @@ class _Connection:
     """One accepted connection: its socket, its handler once made, and its parked state."""
 
     __slots__ = (
-        "address", "arrived", "body", "busy", "fd", "handler", "held", "overdue", "progressed",
-        "quick_key", "scanner", "shaken", "since", "sock", "spool", "tail", "tls", "tunnel",
+        "address", "arrived", "body", "busy", "cut", "fd", "handler", "held", "overdue",
+        "progressed", "quick_key", "scanner", "shaken", "since", "sock", "spool", "tail", "tls",
+        "tunnel",
     )  # fmt: skip
 
     def __init__(self, sock: socket.socket, address: Any, scanner: HeadScanner) -> None:
@@ -146,6 +147,8 @@ class _Connection:
         self.quick_key: bytes | None = None
         #: The tunnel the I/O thread relays the connection through, or ``None``.
         self.tunnel: Tunnel | None = None
+        #: Whether its relay ended short of the body's end: the socket is reset.
+        self.cut = False
 
     def take_arrival(self) -> Arrival:
         """Hand over what was read ahead, and start scanning the next head afresh."""
@@ -586,7 +589,7 @@ class BoundedHTTPServer(HTTPServer):
                 raise OSError("the server has stopped")
             for fd, writable in arms:
                 poller.rearm(fd, writable)
-        except OSError:
+        except (OSError, ValueError):  # a socket closed meanwhile; an epoll the stop closed
             self._close(record)
 
     def _readable(self, fd: int) -> None:
@@ -899,7 +902,12 @@ class BoundedHTTPServer(HTTPServer):
         return timeout
 
     def _close(self, record: _Connection) -> None:
-        tunnel, record.tunnel = record.tunnel, None
+        # The I/O thread and a worker arming the tunnel late may both close a record:
+        # whichever closes the socket must reset it if the relay was cut.
+        with self._records_lock:
+            tunnel, record.tunnel = record.tunnel, None
+            if tunnel is not None and tunnel.cut:
+                record.cut = True
         if tunnel is not None:
             peer = tunnel.fds[1]
             if self._peers.get(peer) is record:
@@ -923,7 +931,7 @@ class BoundedHTTPServer(HTTPServer):
             # A handler may have closed its socket itself (a reset): its number may be
             # a new connection's by now, whose watch must stay.
             self._poller.forget(record.fd)
-        if tunnel is not None and tunnel.cut:
+        if record.cut:
             reset_connection(record.sock)  # a cut body must not look whole (relay Rule 5)
         else:
             self.shutdown_request(record.sock)
